@@ -1,0 +1,71 @@
+#include "histogram.h"
+
+#include <string.h>
+
+/* Values below 8 ns get a bucket each; above, bucket = 8 * exponent + the
+ * three bits after the leading one. */
+int pw__histogram_bucket(uint64_t ns) {
+  if (ns < 8) return (int)ns;
+  int exponent = 63 - __builtin_clzll(ns);
+  int mantissa = (int)((ns >> (exponent - 3)) & 7);
+  return (exponent - 2) * 8 + mantissa;
+}
+
+uint64_t pw__histogram_bucket_upper(int bucket) {
+  if (bucket < 8) return (uint64_t)bucket;
+  int exponent = bucket / 8 + 2;
+  int mantissa = bucket % 8;
+  if (exponent >= 63) return UINT64_MAX;
+  uint64_t low = (uint64_t)(8 + mantissa) << (exponent - 3);
+  return low + ((uint64_t)1 << (exponent - 3)) - 1;
+}
+
+void pw__histogram_record(pw__histogram *h, uint64_t ns) {
+  atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&h->sum_ns, ns, memory_order_relaxed);
+  atomic_fetch_add_explicit(&h->buckets[pw__histogram_bucket(ns)], 1, memory_order_relaxed);
+  uint64_t max = atomic_load_explicit(&h->max_ns, memory_order_relaxed);
+  while (ns > max &&
+         !atomic_compare_exchange_weak_explicit(&h->max_ns, &max, ns, memory_order_relaxed,
+                                                memory_order_relaxed)) {
+  }
+}
+
+void pw__histogram_reset(pw__histogram *h) { memset((void *)h, 0, sizeof(*h)); }
+
+static double percentile(const pw__histogram *h, uint64_t count, uint64_t max_ns, double q) {
+  if (count == 0) return 0;
+  uint64_t rank = (uint64_t)(q * (double)count + 0.999999);
+  if (rank < 1) rank = 1;
+  uint64_t seen = 0;
+  for (int b = 0; b < PW__HISTOGRAM_BUCKETS; b++) {
+    seen += atomic_load_explicit(&h->buckets[b], memory_order_relaxed);
+    if (seen >= rank) {
+      uint64_t upper = pw__histogram_bucket_upper(b);
+      return (double)(upper < max_ns ? upper : max_ns) / 1e9;
+    }
+  }
+  return (double)max_ns / 1e9;
+}
+
+void pw__histogram_summarize(const pw__histogram *h, pw__distribution *out) {
+  uint64_t count = atomic_load_explicit(&h->count, memory_order_relaxed);
+  uint64_t sum = atomic_load_explicit(&h->sum_ns, memory_order_relaxed);
+  uint64_t max = atomic_load_explicit(&h->max_ns, memory_order_relaxed);
+  out->count = count;
+  out->sum = (double)sum / 1e9;
+  out->mean = count ? (double)sum / (double)count / 1e9 : 0;
+  out->max = (double)max / 1e9;
+  out->p50 = percentile(h, count, max, 0.50);
+  out->p95 = percentile(h, count, max, 0.95);
+  out->p99 = percentile(h, count, max, 0.99);
+}
+
+uint64_t pw__histogram_count_below(const pw__histogram *h, double limit_seconds) {
+  uint64_t total = 0;
+  for (int b = 0; b < PW__HISTOGRAM_BUCKETS; b++) {
+    if ((double)pw__histogram_bucket_upper(b) / 1e9 > limit_seconds) break;
+    total += atomic_load_explicit(&h->buckets[b], memory_order_relaxed);
+  }
+  return total;
+}

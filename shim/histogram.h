@@ -1,0 +1,36 @@
+/* A lock-free distribution of durations: exact count, sum and max, plus
+ * log-linear buckets (8 per power of two, so a percentile is within 9% of
+ * the true value) that threads update with relaxed atomics. */
+#ifndef POOLWATCH_HISTOGRAM_H
+#define POOLWATCH_HISTOGRAM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define PW__HISTOGRAM_BUCKETS (64 * 8)
+
+typedef struct pw__histogram {
+  _Atomic uint64_t count;
+  _Atomic uint64_t sum_ns;
+  _Atomic uint64_t max_ns;
+  _Atomic uint64_t buckets[PW__HISTOGRAM_BUCKETS];
+} pw__histogram;
+
+typedef struct pw__distribution {
+  uint64_t count;
+  double mean, max, p50, p95, p99; /* seconds */
+  double sum;
+} pw__distribution;
+
+void pw__histogram_record(pw__histogram *h, uint64_t ns);
+void pw__histogram_reset(pw__histogram *h);
+void pw__histogram_summarize(const pw__histogram *h, pw__distribution *out);
+/* Number of recorded values no greater than LIMIT_SECONDS, counted by
+ * whole buckets (for Prometheus' cumulative buckets). */
+uint64_t pw__histogram_count_below(const pw__histogram *h, double limit_seconds);
+
+/* Bucket index of NS and the largest value that bucket holds. */
+int pw__histogram_bucket(uint64_t ns);
+uint64_t pw__histogram_bucket_upper(int bucket);
+
+#endif

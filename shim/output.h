@@ -1,0 +1,15 @@
+/* Files poolwatch writes: whole or not at all (a temporary file renamed
+ * into place), mode 0600, close-on-exec, never through a planted link. */
+#ifndef POOLWATCH_OUTPUT_H
+#define POOLWATCH_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Creates DIR (and its parents) if missing. */
+bool pw__output_dir_ready(const char *dir);
+/* Writes LEN bytes of DATA to DIR/NAME atomically. On failure, warns once
+ * and returns false; the program is never affected. */
+bool pw__write_file(const char *dir, const char *name, const char *data, size_t len);
+
+#endif

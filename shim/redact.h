@@ -1,0 +1,18 @@
+/* Connection descriptions for reports, with secrets removed. Only host,
+ * port, dbname and user are kept; a password, wherever it was given,
+ * shows as password=*** and never reaches any output. */
+#ifndef POOLWATCH_REDACT_H
+#define POOLWATCH_REDACT_H
+
+/* From a conninfo string ("host=x password='y'") or a URI
+ * ("postgresql://user:secret@host/db?password=z"). */
+char *pw__redact_conninfo(const char *conninfo);
+/* From PQconnectdbParams' keyword and value arrays; with EXPAND_DBNAME a
+ * dbname value may itself be a conninfo string or URI. */
+char *pw__redact_params(const char *const *keywords, const char *const *values,
+                        int expand_dbname);
+/* From PQsetdbLogin's arguments (dbname may be a conninfo string too). */
+char *pw__redact_login(const char *host, const char *port, const char *dbname,
+                       const char *user, const char *password);
+
+#endif

@@ -1,0 +1,599 @@
+#include "registry.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uthash.h>
+
+#include "clock.h"
+
+/* uthash aborts the process when malloc fails; poolwatch must never take
+ * its host down, so a failed table expansion just keeps the old buckets. */
+#undef uthash_fatal
+#define uthash_fatal(msg) ((void)0)
+#undef uthash_nonfatal_oom
+#define uthash_nonfatal_oom(obj) ((void)0)
+
+#define SHARD_COUNT 32
+/* Recently finished connections and returned checkouts, per shard, so a
+ * second finish or checkin can name the stack of the first. */
+#define RECENT_COUNT 32
+
+typedef struct conn_entry {
+  pw__conn_record r;
+  UT_hash_handle hh;
+} conn_entry;
+
+typedef struct checkout_entry {
+  pw__checkout_record r;
+  UT_hash_handle hh;
+} checkout_entry;
+
+typedef struct recent {
+  const void *key;
+  const pw__stack *stack;
+} recent;
+
+typedef struct shard {
+  pthread_mutex_t lock;
+  conn_entry *conns;
+  checkout_entry *checkouts;
+  recent finished[RECENT_COUNT];
+  recent returned[RECENT_COUNT];
+  unsigned finished_next, returned_next;
+} shard;
+
+static shard shards[SHARD_COUNT];
+static pthread_mutex_t findings_lock = PTHREAD_MUTEX_INITIALIZER;
+static pw__finding_record *findings;
+static size_t finding_count, finding_cap;
+#define MAX_FINDING_RECORDS 4096
+
+static _Atomic bool used;
+static _Atomic(pw__event_sink) sink;
+
+__attribute__((constructor(101))) static void init_shards(void) {
+  for (int i = 0; i < SHARD_COUNT; i++) pthread_mutex_init(&shards[i].lock, NULL);
+}
+
+static shard *shard_of(const void *key) {
+  uintptr_t k = (uintptr_t)key;
+  return &shards[((k >> 4) ^ (k >> 12)) % SHARD_COUNT];
+}
+
+static pid_t thread_id(void) { return gettid(); }
+
+static void mark_used(pw__pool *pool) {
+  if (!atomic_load_explicit(&used, memory_order_relaxed)) atomic_store(&used, true);
+  if (pool && !atomic_load_explicit(&pool->used, memory_order_relaxed))
+    atomic_store(&pool->used, true);
+}
+
+bool pw__registry_used(void) { return atomic_load(&used); }
+
+void pw__registry_set_sink(pw__event_sink s) { atomic_store(&sink, s); }
+
+static void emit(const char *what, pw__pool *pool, const void *id, const pw__stack *stack,
+                 double seconds, const char *detail) {
+  pw__event_sink s = atomic_load_explicit(&sink, memory_order_acquire);
+  if (!s) return;
+  pw__event e = {what, pool, id, stack, seconds, detail};
+  s(&e);
+}
+
+static const char *const finding_names[PW__FINDING_KIND_COUNT] = {
+  [PW__FINDING_POOL_EXHAUSTED] = "pool_exhausted",
+  [PW__FINDING_CHECKIN_IN_TRANSACTION] = "checkin_in_transaction",
+  [PW__FINDING_CLOSED_WHILE_CHECKED_OUT] = "closed_while_checked_out",
+  [PW__FINDING_DOUBLE_CHECKIN] = "double_checkin",
+  [PW__FINDING_DOUBLE_FINISH] = "double_finish",
+  [PW__FINDING_HELD_TOO_LONG] = "held_too_long",
+  [PW__FINDING_POOL_NOT_CLOSED] = "pool_not_closed",
+};
+
+const char *pw__finding_kind_name(pw__finding_kind kind) {
+  return kind < PW__FINDING_KIND_COUNT ? finding_names[kind] : "unknown";
+}
+
+/* ---- findings ---------------------------------------------------- */
+
+static pw__holder *collect_holders(pw__pool *pool, size_t *count);
+
+static void finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *stack,
+                        const pw__stack *other, const char *detail, bool want_holders) {
+  mark_used(pool);
+  pthread_mutex_lock(&findings_lock);
+  for (size_t i = 0; i < finding_count; i++) {
+    pw__finding_record *f = &findings[i];
+    if (f->kind == kind && f->pool == pool && f->stack == stack) {
+      f->count++;
+      pthread_mutex_unlock(&findings_lock);
+      emit(finding_names[kind], pool, NULL, stack, -1, detail);
+      return;
+    }
+  }
+  pthread_mutex_unlock(&findings_lock);
+
+  /* Holders are gathered outside the findings lock: that walks every
+   * checkout shard, and only the first failure from a call site pays. */
+  size_t holder_count = 0;
+  pw__holder *holders = want_holders ? collect_holders(pool, &holder_count) : NULL;
+
+  pthread_mutex_lock(&findings_lock);
+  if (finding_count == finding_cap && finding_cap < MAX_FINDING_RECORDS) {
+    size_t cap = finding_cap ? finding_cap * 2 : 16;
+    pw__finding_record *grown = realloc(findings, cap * sizeof(*grown));
+    if (grown) {
+      findings = grown;
+      finding_cap = cap;
+    }
+  }
+  if (finding_count < finding_cap) {
+    pw__finding_record *f = &findings[finding_count++];
+    memset(f, 0, sizeof(*f));
+    f->kind = kind;
+    f->pool = pool;
+    f->stack = stack;
+    f->other = other;
+    f->count = 1;
+    f->first_wall_ns = pw__wall_ns();
+    if (detail) snprintf(f->detail, sizeof(f->detail), "%s", detail);
+    f->holders = holders;
+    f->holder_count = holder_count;
+    holders = NULL;
+  }
+  pthread_mutex_unlock(&findings_lock);
+  free(holders);
+  emit(finding_names[kind], pool, NULL, stack, -1, detail);
+}
+
+void pw__finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *stack,
+                     const pw__stack *other, const char *detail) {
+  finding_add(kind, pool, stack, other, detail, false);
+}
+
+static void remember(recent *ring, unsigned *next, const void *key, const pw__stack *stack) {
+  ring[*next % RECENT_COUNT] = (recent){key, stack};
+  (*next)++;
+}
+
+static const recent *recall(const recent *ring, const void *key) {
+  for (int i = 0; i < RECENT_COUNT; i++)
+    if (ring[i].key == key) return &ring[i];
+  return NULL;
+}
+
+/* ---- connections --------------------------------------------------- */
+
+void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
+                     char *conninfo, pw__connect_state state, bool blocking,
+                     uint64_t start_ns, uint64_t end_ns) {
+  mark_used(pool);
+  atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
+  if (state == PW__CONNECTED) {
+    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    pw__histogram_record(&pool->connect, end_ns - start_ns);
+  } else if (state == PW__FAILED) {
+    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+  }
+  if (blocking) pw__histogram_record(&pool->wait, end_ns - start_ns);
+  if (!conn) { /* libpq could not even allocate a PGconn: nothing to track */
+    free(conninfo);
+    return;
+  }
+
+  conn_entry *e = calloc(1, sizeof(*e));
+  if (e) {
+    e->r = (pw__conn_record){
+      .conn = conn, .pool = pool, .stack = stack, .opened_ns = start_ns,
+      .opened_wall_ns = pw__wall_ns(), .connect_start_ns = start_ns,
+      .thread = thread_id(), .state = state, .conninfo = conninfo,
+    };
+    shard *sh = shard_of(conn);
+    conn_entry *stale = NULL;
+    pthread_mutex_lock(&sh->lock);
+    /* An address still registered belongs to a PGconn freed behind our
+     * back (inherited across fork, or finished by an untracked path). */
+    HASH_FIND(hh, sh->conns, &conn, sizeof(conn), stale);
+    if (stale) HASH_DEL(sh->conns, stale);
+    HASH_ADD(hh, sh->conns, r.conn, sizeof(e->r.conn), e);
+    pthread_mutex_unlock(&sh->lock);
+    if (stale) {
+      free(stale->r.conninfo);
+      free(stale);
+    }
+  } else {
+    free(conninfo);
+  }
+  emit(state == PW__FAILED ? "connect_failed" : "connect", pool, conn, stack,
+       pw__seconds(end_ns - start_ns), NULL);
+}
+
+void pw__conn_connect_done(const void *conn, bool ok, uint64_t end_ns) {
+  shard *sh = shard_of(conn);
+  conn_entry *e;
+  pw__pool *pool = NULL;
+  uint64_t start = 0;
+  pthread_mutex_lock(&sh->lock);
+  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
+  if (e && e->r.state == PW__CONNECTING && !e->r.inherited) {
+    e->r.state = ok ? PW__CONNECTED : PW__FAILED;
+    pool = e->r.pool;
+    start = e->r.connect_start_ns;
+  }
+  pthread_mutex_unlock(&sh->lock);
+  if (!pool) return;
+  if (ok) {
+    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    pw__histogram_record(&pool->connect, end_ns - start);
+  } else {
+    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+  }
+  emit(ok ? "connected" : "connect_failed", pool, conn, NULL, pw__seconds(end_ns - start), NULL);
+}
+
+void pw__conn_reset(const void *conn, pw__connect_state state, uint64_t start_ns,
+                    uint64_t end_ns) {
+  shard *sh = shard_of(conn);
+  conn_entry *e;
+  pw__pool *pool = NULL;
+  pw__connect_state before = PW__FAILED;
+  pthread_mutex_lock(&sh->lock);
+  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
+  if (e && !e->r.inherited) {
+    pool = e->r.pool;
+    before = e->r.state;
+    e->r.state = state;
+    e->r.connect_start_ns = start_ns;
+  }
+  pthread_mutex_unlock(&sh->lock);
+  if (!pool) return;
+  atomic_fetch_add_explicit(&pool->reconnects, 1, memory_order_relaxed);
+  /* The old server connection is gone either way; a new one counts again
+   * once it is up. */
+  if (before == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
+  if (state == PW__CONNECTED) {
+    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    pw__histogram_record(&pool->connect, end_ns - start_ns);
+  } else if (state == PW__FAILED) {
+    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+  }
+  emit("reconnect", pool, conn, NULL, pw__seconds(end_ns - start_ns), NULL);
+}
+
+bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
+  shard *sh = shard_of(conn);
+  conn_entry *e;
+  const pw__stack *first_finish = NULL;
+  bool known_finished = false;
+  pthread_mutex_lock(&sh->lock);
+  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
+  if (e) {
+    HASH_DEL(sh->conns, e);
+    remember(sh->finished, &sh->finished_next, conn, stack);
+  } else {
+    const recent *r = recall(sh->finished, conn);
+    if (r) {
+      known_finished = true;
+      first_finish = r->stack;
+    }
+  }
+  pthread_mutex_unlock(&sh->lock);
+
+  if (known_finished) {
+    finding_add(PW__FINDING_DOUBLE_FINISH, pw__pool_libpq(), stack, first_finish,
+                "PQfinish of a connection that was already finished", false);
+    return false;
+  }
+  if (!e) return true; /* never seen: not ours to judge */
+  if (!e->r.inherited) {
+    pw__pool *pool = e->r.pool;
+    mark_used(pool);
+    if (e->r.state == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
+    emit("close", pool, conn, stack, pw__seconds(pw__now_ns() - e->r.opened_ns), NULL);
+  }
+  free(e->r.conninfo);
+  free(e);
+  return true;
+}
+
+/* ---- checkouts ----------------------------------------------------- */
+
+void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stack,
+                       uint64_t start_ns, uint64_t end_ns) {
+  mark_used(pool);
+  atomic_fetch_add_explicit(&pool->checkouts, 1, memory_order_relaxed);
+  pw__histogram_record(&pool->wait, end_ns - start_ns);
+  checkout_entry *e = malloc(sizeof(*e));
+  if (!e) return;
+  e->r = (pw__checkout_record){
+    .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns,
+    .at_wall_ns = pw__wall_ns(), .thread = thread_id(),
+  };
+  shard *sh = shard_of(handle);
+  checkout_entry *stale = NULL;
+  pthread_mutex_lock(&sh->lock);
+  HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), stale);
+  if (stale) HASH_DEL(sh->checkouts, stale);
+  HASH_ADD(hh, sh->checkouts, r.handle, sizeof(e->r.handle), e);
+  pthread_mutex_unlock(&sh->lock);
+  if (stale) {
+    if (!stale->r.inherited) atomic_fetch_sub_explicit(&stale->r.pool->checked_out, 1, memory_order_relaxed);
+    free(stale);
+  }
+  pw__pool_gauge_add(&pool->checked_out, &pool->peak_checked_out, 1);
+  emit("checkout", pool, handle, stack, pw__seconds(end_ns - start_ns), NULL);
+}
+
+void pw__checkout_failed(pw__pool *pool, const pw__stack *stack, uint64_t start_ns,
+                         uint64_t end_ns) {
+  mark_used(pool);
+  atomic_fetch_add_explicit(&pool->failed_checkouts, 1, memory_order_relaxed);
+  pw__histogram_record(&pool->wait, end_ns - start_ns);
+  finding_add(PW__FINDING_POOL_EXHAUSTED, pool, stack, NULL,
+              "checkout failed: the pool is at its maximum", true);
+}
+
+static checkout_entry *checkout_remove(const void *handle, const pw__stack *stack,
+                                       const pw__stack **previous) {
+  shard *sh = shard_of(handle);
+  checkout_entry *e;
+  pthread_mutex_lock(&sh->lock);
+  HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), e);
+  if (e) {
+    HASH_DEL(sh->checkouts, e);
+    remember(sh->returned, &sh->returned_next, handle, stack);
+  } else if (previous) {
+    const recent *r = recall(sh->returned, handle);
+    *previous = r ? r->stack : NULL;
+  }
+  pthread_mutex_unlock(&sh->lock);
+  return e;
+}
+
+static void checkout_ended(checkout_entry *e, uint64_t now) {
+  pw__pool *pool = e->r.pool;
+  atomic_fetch_sub_explicit(&pool->checked_out, 1, memory_order_relaxed);
+  uint64_t held = now - e->r.at_ns;
+  pw__histogram_record(&pool->hold, held);
+  if (e->r.stack) {
+    pw__stack *s = (pw__stack *)e->r.stack;
+    atomic_fetch_add_explicit(&s->hold_ns, held, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->holds, 1, memory_order_relaxed);
+  }
+  if (e->r.reported_held)
+    emit("held_too_long_returned", pool, e->r.handle, e->r.stack, pw__seconds(held), NULL);
+}
+
+bool pw__checkin(pw__pool *pool, const void *handle, const pw__stack *stack,
+                 bool in_transaction) {
+  mark_used(pool);
+  const pw__stack *previous = NULL;
+  checkout_entry *e = checkout_remove(handle, stack, &previous);
+  if (!e) {
+    finding_add(PW__FINDING_DOUBLE_CHECKIN, pool, stack, previous,
+                "checkin of a connection that is not checked out", false);
+    return false;
+  }
+  uint64_t now = pw__now_ns();
+  if (!e->r.inherited) {
+    atomic_fetch_add_explicit(&pool->checkins, 1, memory_order_relaxed);
+    checkout_ended(e, now);
+    emit("checkin", pool, handle, stack, pw__seconds(now - e->r.at_ns), NULL);
+  }
+  if (in_transaction)
+    finding_add(PW__FINDING_CHECKIN_IN_TRANSACTION, pool, stack, e->r.stack,
+                "returned with a transaction open; the pool rolls it back", false);
+  free(e);
+  return true;
+}
+
+bool pw__is_checked_out(const void *handle) {
+  shard *sh = shard_of(handle);
+  checkout_entry *e;
+  pthread_mutex_lock(&sh->lock);
+  HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), e);
+  pthread_mutex_unlock(&sh->lock);
+  return e != NULL;
+}
+
+void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t end_ns) {
+  mark_used(pool);
+  atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
+  if (ok) {
+    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    pw__histogram_record(&pool->connect, end_ns - start_ns);
+  } else {
+    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+  }
+  emit(ok ? "connect" : "connect_failed", pool, NULL, NULL, pw__seconds(end_ns - start_ns), NULL);
+}
+
+void pw__pool_conn_closed(pw__pool *pool, const void *handle, const pw__stack *stack) {
+  mark_used(pool);
+  atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
+  if (handle) {
+    checkout_entry *e = checkout_remove(handle, stack, NULL);
+    if (e) {
+      if (!e->r.inherited) checkout_ended(e, pw__now_ns());
+      finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, e->r.stack,
+                  "connection closed while checked out", false);
+      free(e);
+    }
+  }
+  emit("close", pool, handle, stack, -1, NULL);
+}
+
+void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
+  mark_used(pool);
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    shard *sh = &shards[i];
+    checkout_entry *gone = NULL, *e, *tmp;
+    pthread_mutex_lock(&sh->lock);
+    HASH_ITER(hh, sh->checkouts, e, tmp) {
+      if (e->r.pool == pool) {
+        HASH_DEL(sh->checkouts, e);
+        e->hh.next = gone; /* reuse the handle as a private list link */
+        gone = e;
+      }
+    }
+    pthread_mutex_unlock(&sh->lock);
+    while (gone) {
+      e = gone;
+      gone = e->hh.next;
+      if (!e->r.inherited) checkout_ended(e, pw__now_ns());
+      finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, e->r.stack,
+                  "pool stopped while the connection was checked out", false);
+      free(e);
+    }
+  }
+  atomic_store(&pool->stopped, true);
+  emit("pool_stop", pool, pool->key, stack, -1, NULL);
+}
+
+static pw__holder *collect_holders(pw__pool *pool, size_t *count) {
+  size_t cap = 16, n = 0;
+  pw__holder *holders = malloc(cap * sizeof(*holders));
+  if (!holders) return NULL;
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    checkout_entry *e, *tmp;
+    pthread_mutex_lock(&shards[i].lock);
+    HASH_ITER(hh, shards[i].checkouts, e, tmp) {
+      if (e->r.pool != pool || e->r.inherited) continue;
+      size_t j = 0;
+      while (j < n && holders[j].stack != e->r.stack) j++;
+      if (j == n) {
+        if (n == cap) {
+          pw__holder *grown = realloc(holders, cap * 2 * sizeof(*grown));
+          if (!grown) continue;
+          holders = grown;
+          cap *= 2;
+        }
+        holders[n++] = (pw__holder){e->r.stack, 0};
+      }
+      holders[j].count++;
+    }
+    pthread_mutex_unlock(&shards[i].lock);
+  }
+  *count = n;
+  return holders;
+}
+
+/* ---- snapshots ------------------------------------------------------ */
+
+#define GROW(array, count, cap)                                            \
+  ((count) < (cap) ? true : grow((void **)&(array), &(cap), sizeof(*(array))))
+
+static bool grow(void **array, size_t *cap, size_t size) {
+  size_t n = *cap ? *cap * 2 : 64;
+  void *p = realloc(*array, n * size);
+  if (!p) return false;
+  *array = p;
+  *cap = n;
+  return true;
+}
+
+bool pw__snapshot_take(pw__snapshot *s) {
+  memset(s, 0, sizeof(*s));
+  s->taken_ns = pw__now_ns();
+  s->taken_wall_ns = pw__wall_ns();
+  size_t conn_cap = 0, checkout_cap = 0;
+  bool ok = true;
+  for (int i = 0; i < SHARD_COUNT && ok; i++) {
+    shard *sh = &shards[i];
+    pthread_mutex_lock(&sh->lock);
+    for (conn_entry *e = sh->conns; e && ok; e = e->hh.next) {
+      if (e->r.inherited) continue;
+      if (!(ok = GROW(s->conns, s->conn_count, conn_cap))) break;
+      pw__conn_record *r = &s->conns[s->conn_count++];
+      *r = e->r;
+      r->conninfo = e->r.conninfo ? strdup(e->r.conninfo) : NULL;
+    }
+    for (checkout_entry *e = sh->checkouts; e && ok; e = e->hh.next) {
+      if (e->r.inherited) continue;
+      if (!(ok = GROW(s->checkouts, s->checkout_count, checkout_cap))) break;
+      s->checkouts[s->checkout_count++] = e->r;
+    }
+    pthread_mutex_unlock(&sh->lock);
+  }
+  pthread_mutex_lock(&findings_lock);
+  if (ok && finding_count) {
+    s->findings = calloc(finding_count, sizeof(*s->findings));
+    ok = s->findings != NULL;
+    for (size_t i = 0; ok && i < finding_count; i++) {
+      s->findings[i] = findings[i];
+      s->findings[i].holders = NULL;
+      s->findings[i].holder_count = 0;
+      if (findings[i].holder_count) {
+        size_t bytes = findings[i].holder_count * sizeof(pw__holder);
+        if ((s->findings[i].holders = malloc(bytes))) {
+          memcpy(s->findings[i].holders, findings[i].holders, bytes);
+          s->findings[i].holder_count = findings[i].holder_count;
+        }
+      }
+      s->finding_count++;
+    }
+  }
+  pthread_mutex_unlock(&findings_lock);
+  if (!ok) pw__snapshot_free(s);
+  return ok;
+}
+
+void pw__snapshot_free(pw__snapshot *s) {
+  for (size_t i = 0; i < s->conn_count; i++) free(s->conns[i].conninfo);
+  for (size_t i = 0; i < s->finding_count; i++) free(s->findings[i].holders);
+  free(s->conns);
+  free(s->checkouts);
+  free(s->findings);
+  memset(s, 0, sizeof(*s));
+}
+
+void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg) {
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    pthread_mutex_lock(&shards[i].lock);
+    for (checkout_entry *e = shards[i].checkouts; e; e = e->hh.next)
+      if (!e->r.inherited) fn(&e->r, arg);
+    pthread_mutex_unlock(&shards[i].lock);
+  }
+}
+
+void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg) {
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    pthread_mutex_lock(&shards[i].lock);
+    for (conn_entry *e = shards[i].conns; e; e = e->hh.next)
+      if (!e->r.inherited) fn(&e->r, arg);
+    pthread_mutex_unlock(&shards[i].lock);
+  }
+}
+
+/* ---- fork ----------------------------------------------------------- */
+
+void pw__registry_atfork_prepare(void) {
+  pthread_mutex_lock(&findings_lock);
+  for (int i = 0; i < SHARD_COUNT; i++) pthread_mutex_lock(&shards[i].lock);
+}
+
+void pw__registry_atfork_parent(void) {
+  for (int i = SHARD_COUNT - 1; i >= 0; i--) pthread_mutex_unlock(&shards[i].lock);
+  pthread_mutex_unlock(&findings_lock);
+}
+
+void pw__registry_atfork_child(void) {
+  /* The child inherits the parent's connections and checkouts: they stay
+   * known (so finishing one is not a double finish) but are the parent's
+   * to report. Findings so far are the parent's too. */
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    pthread_mutex_init(&shards[i].lock, NULL);
+    for (conn_entry *e = shards[i].conns; e; e = e->hh.next) e->r.inherited = true;
+    for (checkout_entry *e = shards[i].checkouts; e; e = e->hh.next) e->r.inherited = true;
+  }
+  pthread_mutex_init(&findings_lock, NULL);
+  for (size_t i = 0; i < finding_count; i++) free(findings[i].holders);
+  finding_count = 0;
+  atomic_store(&used, false);
+}

@@ -1,0 +1,40 @@
+#include "resolve.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+typedef struct search {
+  const char *library;
+  char path[4096];
+} search;
+
+static int find_loaded(struct dl_phdr_info *info, size_t size, void *arg) {
+  search *s = arg;
+  const char *slash = strrchr(info->dlpi_name, '/');
+  const char *base = slash ? slash + 1 : info->dlpi_name;
+  if (strncmp(base, s->library, strlen(s->library)) != 0) return 0;
+  snprintf(s->path, sizeof(s->path), "%s", info->dlpi_name);
+  return 1;
+}
+
+void *pw__resolve(const char *name, const char *library) {
+  void *fn = dlsym(RTLD_NEXT, name);
+  if (fn) return fn;
+  search s = {.library = library};
+  if (dl_iterate_phdr(find_loaded, &s)) {
+    /* RTLD_NOLOAD only takes another reference to the loaded object. */
+    void *handle = dlopen(s.path, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle) {
+      fn = dlsym(handle, name);
+      dlclose(handle);
+    }
+  }
+  if (!fn)
+    pw__warn_once(name, "cannot find the real %s in this process; the call fails as if out of memory",
+                  name);
+  return fn;
+}

@@ -1,0 +1,46 @@
+/* Call stacks: captured as raw return addresses with libunwind on the hot
+ * path, interned so identical stacks share one record, and symbolized only
+ * when a report is written. An interned stack lives until the process
+ * exits, so records can point at it without reference counting. */
+#ifndef POOLWATCH_STACK_H
+#define POOLWATCH_STACK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct pw__stack {
+  uint64_t hash;
+  uint32_t id;              /* 1, 2, ... in order of first sight */
+  uint16_t depth;
+  /* Per call site totals of completed checkouts (connection-seconds). */
+  _Atomic uint64_t hold_ns;
+  _Atomic uint64_t holds;
+  struct pw__stack *next;   /* in its hash bucket */
+  uintptr_t frames[];
+} pw__stack;
+
+/* Frames whose addresses fall in [begin, end) are poolwatch's own and are
+ * dropped from the top of every captured stack. */
+void pw__stack_set_own_range(uintptr_t begin, uintptr_t end);
+
+/* Captures the caller's stack, at most DEPTH frames, and interns it.
+ * Returns NULL only when memory runs out. */
+const pw__stack *pw__stack_capture(int depth);
+
+/* Interns DEPTH addresses (exposed for unit tests and benchmarks). */
+const pw__stack *pw__stack_intern(const uintptr_t *frames, int depth);
+
+/* Number of distinct stacks interned so far. */
+uint32_t pw__stack_count(void);
+
+/* Calls FN for every interned stack. Not safe against concurrent interning
+ * of the same bucket; used at report time after a snapshot. */
+void pw__stack_foreach(void (*fn)(const pw__stack *, void *), void *arg);
+
+/* Lock/unlock every shard around fork(), so the child never inherits a
+ * table in the middle of an update. */
+void pw__stack_atfork_prepare(void);
+void pw__stack_atfork_parent(void);
+void pw__stack_atfork_child(void);
+
+#endif

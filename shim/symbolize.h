@@ -1,0 +1,27 @@
+/* Turning return addresses into function, file:line and module+offset.
+ * Runs only when a report is written, once per distinct stack. */
+#ifndef POOLWATCH_SYMBOLIZE_H
+#define POOLWATCH_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pw__frame {
+  const char *function; /* NULL when unknown */
+  const char *file;     /* NULL without debug info */
+  int line;             /* 0 without debug info */
+  const char *module;   /* path of the executable or library */
+  uintptr_t offset;     /* of the call instruction in MODULE, for addr2line */
+} pw__frame;
+
+typedef struct pw__symbolizer pw__symbolizer;
+
+/* Reads the process' current mappings. Returns NULL when out of memory;
+ * pw__symbolize then still fills in modules and offsets. */
+pw__symbolizer *pw__symbolizer_new(void);
+/* Strings in OUT live as long as the symbolizer. ADDRS are return
+ * addresses: each is looked up one byte earlier, inside the call. */
+void pw__symbolize(pw__symbolizer *s, const uintptr_t *addrs, size_t n, pw__frame *out);
+void pw__symbolizer_free(pw__symbolizer *s);
+
+#endif
