@@ -57,7 +57,10 @@ static void opened(const call *c, PGconn *conn, char *conninfo, bool async) {
   uint64_t end = pw__now_ns();
   pw__pool *pool = pw__thread.inside_pool ? pw__thread.inside_pool : pw__pool_libpq();
   if (pw__thread.inside_pool) pw__thread.opened = conn;
-  pw__conn_opened(pool, conn, pw__capture(), conninfo, state_of(conn, async), !async,
+  /* Inside a pool's call the program waits on the checkout, which is
+   * timed there; only a program's own blocking connect is its wait. */
+  bool blocking = !async && !pw__thread.inside_pool;
+  pw__conn_opened(pool, conn, pw__capture(), conninfo, state_of(conn, async), blocking,
                   c->start_ns, end);
   errno = saved;
 }

@@ -29,6 +29,13 @@ static pw__pool *lookup(const void *key) {
   return NULL;
 }
 
+pw__pool *pw__pool_find_existing(const void *key) { return lookup(key); }
+
+void pw__pool_retire(pw__pool *pool) {
+  static const char retired;
+  pool->key = &retired;
+}
+
 pw__pool *pw__pool_find(const void *key, pw__pool_kind kind, const char *name) {
   /* Pools are few and never removed: readers walk the list without a lock
    * and only creation is serialized. */

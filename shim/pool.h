@@ -18,7 +18,7 @@ typedef enum pw__pool_kind {
 } pw__pool_kind;
 
 typedef struct pw__pool {
-  const void *key;  /* ConnectionPool_T, or the interned name for API pools */
+  const void *_Atomic key; /* ConnectionPool_T, or the pool handle for API pools */
   char name[64];
   pw__pool_kind kind;
   _Atomic long configured_size; /* -1: unknown */
@@ -48,6 +48,11 @@ pw__pool *pw__pool_libpq(void);
 /* Finds or creates the pool with KEY (never NULL for a non-NULL key unless
  * memory runs out). NAME is used only when creating. */
 pw__pool *pw__pool_find(const void *key, pw__pool_kind kind, const char *name);
+/* The live pool with KEY, or NULL. */
+pw__pool *pw__pool_find_existing(const void *key);
+/* KEY's object is gone (libzdb's ConnectionPool_free): the record stays
+ * for the report, but a new pool at the same address is a new pool. */
+void pw__pool_retire(pw__pool *pool);
 /* First pool in creation order; walk with ->next. */
 pw__pool *pw__pool_first(void);
 const char *pw__pool_kind_name(pw__pool_kind kind);

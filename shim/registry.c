@@ -19,7 +19,8 @@
 
 #define SHARD_COUNT 32
 /* Recently finished connections and returned checkouts, per shard, so a
- * second finish or checkin can name the stack of the first. */
+ * second finish can name the stack of the first, and a second checkin the
+ * stack of the checkout it returned. */
 #define RECENT_COUNT 32
 
 typedef struct conn_entry {
@@ -32,6 +33,14 @@ typedef struct checkout_entry {
   UT_hash_handle hh;
 } checkout_entry;
 
+/* A pool's connection object and the PGconn inside it. */
+typedef struct handle_entry {
+  const void *handle;
+  const void *conn;
+  pw__pool *pool;
+  UT_hash_handle hh;
+} handle_entry;
+
 typedef struct recent {
   const void *key;
   const pw__stack *stack;
@@ -41,6 +50,7 @@ typedef struct shard {
   pthread_mutex_t lock;
   conn_entry *conns;
   checkout_entry *checkouts;
+  handle_entry *handles;
   recent finished[RECENT_COUNT];
   recent returned[RECENT_COUNT];
   unsigned finished_next, returned_next;
@@ -301,6 +311,32 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
   return true;
 }
 
+bool pw__conn_adopt(const void *conn, pw__pool *pool) {
+  shard *sh = shard_of(conn);
+  conn_entry *e;
+  pw__pool *from = NULL;
+  bool connected = false;
+  pthread_mutex_lock(&sh->lock);
+  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
+  if (e && !e->r.inherited && e->r.pool != pool) {
+    from = e->r.pool;
+    connected = e->r.state == PW__CONNECTED;
+    e->r.pool = pool;
+  }
+  pthread_mutex_unlock(&sh->lock);
+  if (!e) return false;
+  if (from) {
+    mark_used(pool);
+    /* Counters stay where the connect happened; the gauges move. */
+    if (connected) {
+      atomic_fetch_sub_explicit(&from->size, 1, memory_order_relaxed);
+      pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    }
+    atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
+  }
+  return true;
+}
+
 /* ---- checkouts ----------------------------------------------------- */
 
 void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stack,
@@ -338,15 +374,14 @@ void pw__checkout_failed(pw__pool *pool, const pw__stack *stack, uint64_t start_
               "checkout failed: the pool is at its maximum", true);
 }
 
-static checkout_entry *checkout_remove(const void *handle, const pw__stack *stack,
-                                       const pw__stack **previous) {
+static checkout_entry *checkout_remove(const void *handle, const pw__stack **previous) {
   shard *sh = shard_of(handle);
   checkout_entry *e;
   pthread_mutex_lock(&sh->lock);
   HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), e);
   if (e) {
     HASH_DEL(sh->checkouts, e);
-    remember(sh->returned, &sh->returned_next, handle, stack);
+    remember(sh->returned, &sh->returned_next, handle, e->r.stack);
   } else if (previous) {
     const recent *r = recall(sh->returned, handle);
     *previous = r ? r->stack : NULL;
@@ -371,9 +406,10 @@ static void checkout_ended(checkout_entry *e, uint64_t now) {
 
 bool pw__checkin(pw__pool *pool, const void *handle, const pw__stack *stack,
                  bool in_transaction) {
-  mark_used(pool);
   const pw__stack *previous = NULL;
-  checkout_entry *e = checkout_remove(handle, stack, &previous);
+  checkout_entry *e = checkout_remove(handle, &previous);
+  if (!pool) pool = e ? e->r.pool : pw__pool_libpq();
+  mark_used(pool);
   if (!e) {
     finding_add(PW__FINDING_DOUBLE_CHECKIN, pool, stack, previous,
                 "checkin of a connection that is not checked out", false);
@@ -413,20 +449,61 @@ void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t e
   emit(ok ? "connect" : "connect_failed", pool, NULL, NULL, pw__seconds(end_ns - start_ns), NULL);
 }
 
+void pw__checkout_closed(pw__pool *pool, const void *handle, const pw__stack *stack) {
+  checkout_entry *e = checkout_remove(handle, NULL);
+  if (!e) return;
+  if (!e->r.inherited) checkout_ended(e, pw__now_ns());
+  finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, e->r.stack,
+              "connection closed while checked out", false);
+  free(e);
+}
+
 void pw__pool_conn_closed(pw__pool *pool, const void *handle, const pw__stack *stack) {
   mark_used(pool);
   atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
   atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
-  if (handle) {
-    checkout_entry *e = checkout_remove(handle, stack, NULL);
-    if (e) {
-      if (!e->r.inherited) checkout_ended(e, pw__now_ns());
-      finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, e->r.stack,
-                  "connection closed while checked out", false);
-      free(e);
-    }
-  }
+  if (handle) pw__checkout_closed(pool, handle, stack);
   emit("close", pool, handle, stack, -1, NULL);
+}
+
+void pw__handle_bind(const void *handle, const void *conn, pw__pool *pool) {
+  handle_entry *e = malloc(sizeof(*e)), *old = NULL;
+  if (!e) return;
+  *e = (handle_entry){.handle = handle, .conn = conn, .pool = pool};
+  shard *sh = shard_of(handle);
+  pthread_mutex_lock(&sh->lock);
+  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), old);
+  if (old) HASH_DEL(sh->handles, old);
+  HASH_ADD(hh, sh->handles, handle, sizeof(e->handle), e);
+  pthread_mutex_unlock(&sh->lock);
+  free(old);
+}
+
+void pw__handle_unbind(const void *handle) {
+  shard *sh = shard_of(handle);
+  handle_entry *e;
+  pthread_mutex_lock(&sh->lock);
+  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
+  if (e) HASH_DEL(sh->handles, e);
+  pthread_mutex_unlock(&sh->lock);
+  free(e);
+}
+
+bool pw__handle_lookup(const void *handle, const void **conn, pw__pool **pool,
+                       bool *checked_out) {
+  shard *sh = shard_of(handle);
+  handle_entry *e;
+  checkout_entry *c;
+  pthread_mutex_lock(&sh->lock);
+  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
+  HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), c);
+  if (e) {
+    *conn = e->conn;
+    *pool = e->pool;
+  }
+  *checked_out = c != NULL;
+  pthread_mutex_unlock(&sh->lock);
+  return e != NULL;
 }
 
 void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {

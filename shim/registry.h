@@ -89,12 +89,30 @@ void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stac
 void pw__checkout_failed(pw__pool *pool, const pw__stack *stack, uint64_t start_ns,
                          uint64_t end_ns);
 /* HANDLE goes back to POOL. IN_TRANSACTION: the connection had an open
- * transaction at that moment. Returns false for a double checkin. */
+ * transaction at that moment. STACK may be NULL on the hot path; it is
+ * only needed for a finding, and then the hook passes it. Returns false
+ * for a double checkin. */
 bool pw__checkin(pw__pool *pool, const void *handle, const pw__stack *stack,
                  bool in_transaction);
 /* Is HANDLE checked out right now? */
 bool pw__is_checked_out(const void *handle);
-/* A pooled connection was opened or closed by its pool (annotation API). */
+/* HANDLE (a pool's connection object, such as libzdb's Connection_T) wraps
+ * the PGconn CONN and belongs to POOL: checkins look up CONN to see its
+ * transaction state before the pool rolls it back. */
+void pw__handle_bind(const void *handle, const void *conn, pw__pool *pool);
+void pw__handle_unbind(const void *handle);
+/* Fills what is known of HANDLE; returns false when it was never bound. */
+bool pw__handle_lookup(const void *handle, const void **conn, pw__pool **pool,
+                       bool *checked_out);
+/* HANDLE was closed by its pool; if still checked out, that checkout ends
+ * as a closed_while_checked_out finding. */
+void pw__checkout_closed(pw__pool *pool, const void *handle, const pw__stack *stack);
+/* CONN, if it is a PGconn poolwatch saw opened, now belongs to POOL (an
+ * annotated pool that opens its connections with libpq). Returns false
+ * when CONN is not a live PGconn. */
+bool pw__conn_adopt(const void *conn, pw__pool *pool);
+/* A pooled connection was opened or closed by its pool (annotation API,
+ * where the pool's connections are not PGconns poolwatch saw opened). */
 void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t end_ns);
 void pw__pool_conn_closed(pw__pool *pool, const void *handle, const pw__stack *stack);
 /* POOL was stopped: anything still checked out is closed under the

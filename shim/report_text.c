@@ -50,7 +50,7 @@ static void finding_text(const pw__report *r, const pw__finding_record *f, pw__b
   if (f->stack) frames_text(out, pw__report_stack(r, f->stack), "    ");
   if (f->other) {
     pw__buf_puts(out, f->kind == PW__FINDING_DOUBLE_FINISH ? "  first finished at:\n"
-                      : f->kind == PW__FINDING_DOUBLE_CHECKIN ? "  first checked in at:\n"
+                      : f->kind == PW__FINDING_DOUBLE_CHECKIN ? "  previously checked out at:\n"
                                                               : "  checked out at:\n");
     frames_text(out, pw__report_stack(r, f->other), "    ");
   }

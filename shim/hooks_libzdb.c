@@ -1,0 +1,204 @@
+/* libzdb's connection pool, interposed (Debian libzdb-dev, 3.1).
+ *
+ * ConnectionPool_getConnection is a checkout: libzdb 3.1 never blocks in
+ * it; it hands out an idle connection, opens a new one while holding the
+ * pool's lock, or returns NULL at once when the pool is at its maximum, so
+ * wait time is the time inside the call and NULL is an exhausted pool.
+ * Connection_close calls ConnectionPool_returnConnection through the PLT:
+ * one checkin, not two. libzdb rolls back an open transaction on return,
+ * so the transaction state is read before forwarding. */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <zdb/zdb.h>
+
+#include "clock.h"
+#include "guard.h"
+#include "lifecycle.h"
+#include "registry.h"
+#include "resolve.h"
+
+#define LIBZDB "libzdb.so"
+
+/* Not in libzdb's public headers, but exported and called through the
+ * PLT by the pool: creating a Connection_T is where its PGconn is opened. */
+Connection_T Connection_new(void *pool, char **error);
+void Connection_free(Connection_T *connection);
+
+PW__REAL(LIBZDB, ConnectionPool_start)
+PW__REAL(LIBZDB, ConnectionPool_stop)
+PW__REAL(LIBZDB, ConnectionPool_free)
+PW__REAL(LIBZDB, ConnectionPool_setInitialConnections)
+PW__REAL(LIBZDB, ConnectionPool_setMaxConnections)
+PW__REAL(LIBZDB, ConnectionPool_getInitialConnections)
+PW__REAL(LIBZDB, ConnectionPool_getMaxConnections)
+PW__REAL(LIBZDB, ConnectionPool_getConnection)
+PW__REAL(LIBZDB, ConnectionPool_returnConnection)
+PW__REAL(LIBZDB, Connection_close)
+PW__REAL(LIBZDB, Connection_new)
+PW__REAL(LIBZDB, Connection_free)
+PW__REAL("libpq.so", PQtransactionStatus)
+
+static _Atomic int pools_seen;
+
+static pw__pool *pool_of(ConnectionPool_T p) {
+  pw__pool *existing = pw__pool_find_existing(p);
+  if (existing) return existing;
+  char name[32];
+  int n = atomic_fetch_add(&pools_seen, 1) + 1;
+  if (n == 1)
+    snprintf(name, sizeof(name), "libzdb");
+  else
+    snprintf(name, sizeof(name), "libzdb-%d", n);
+  return pw__pool_find(p, PW__POOL_LIBZDB, name);
+}
+
+/* The configured size is libzdb's initial connections, the maximum its
+ * max connections; read back from the pool whenever they may change. */
+static void read_sizes(ConnectionPool_T p, pw__pool *pool) {
+  if (real_ConnectionPool_getInitialConnections())
+    atomic_store(&pool->configured_size, real_ConnectionPool_getInitialConnections()(p));
+  if (real_ConnectionPool_getMaxConnections())
+    atomic_store(&pool->max_size, real_ConnectionPool_getMaxConnections()(p));
+}
+
+/* Runs the pool's own call with connections opened inside it belonging to
+ * POOL. Returns the previous owner, to restore afterwards. */
+static pw__pool *inside(pw__pool *pool) {
+  pw__pool *previous = pw__thread.inside_pool;
+  pw__thread.inside_pool = pool;
+  return previous;
+}
+
+PW__EXPORT void ConnectionPool_start(ConnectionPool_T p) {
+  if (!real_ConnectionPool_start()) return;
+  pw__init();
+  pw__pool *pool = pool_of(p);
+  read_sizes(p, pool);
+  pw__pool *previous = inside(pool);
+  real_ConnectionPool_start()(p);
+  inside(previous);
+  atomic_store(&pool->started, true);
+  atomic_store(&pool->stopped, false);
+}
+
+PW__EXPORT void ConnectionPool_stop(ConnectionPool_T p) {
+  if (!real_ConnectionPool_stop()) return;
+  pw__init();
+  pw__pool *pool = pool_of(p);
+  /* Checkouts still out are closed under the program's feet. */
+  if (atomic_load(&pool->started) && !atomic_load(&pool->stopped))
+    pw__pool_stopped(pool, pw__capture());
+  pw__pool *previous = inside(pool);
+  real_ConnectionPool_stop()(p);
+  inside(previous);
+}
+
+PW__EXPORT void ConnectionPool_free(ConnectionPool_T *p) {
+  if (!real_ConnectionPool_free()) return;
+  pw__pool *pool = p && *p ? pw__pool_find_existing(*p) : NULL;
+  real_ConnectionPool_free()(p);
+  /* The address may be reused by the next pool, which is a new pool. */
+  if (pool) pw__pool_retire(pool);
+}
+
+PW__EXPORT void ConnectionPool_setInitialConnections(ConnectionPool_T p, int connections) {
+  if (!real_ConnectionPool_setInitialConnections()) return;
+  real_ConnectionPool_setInitialConnections()(p, connections);
+  pw__init();
+  read_sizes(p, pool_of(p));
+}
+
+PW__EXPORT void ConnectionPool_setMaxConnections(ConnectionPool_T p, int connections) {
+  if (!real_ConnectionPool_setMaxConnections()) return;
+  real_ConnectionPool_setMaxConnections()(p, connections);
+  pw__init();
+  read_sizes(p, pool_of(p));
+}
+
+/* Connection_new opens the PGconn (through PQconnectdb, recorded by the
+ * libpq hooks as the pool's); remember which PGconn the Connection_T
+ * wraps, to read its transaction state at checkin. */
+PW__EXPORT Connection_T Connection_new(void *p, char **error) {
+  if (!real_Connection_new()) return NULL;
+  const void *outer_opened = pw__thread.opened;
+  pw__thread.opened = NULL;
+  Connection_T c = real_Connection_new()(p, error);
+  if (c && pw__thread.opened && pw__thread.inside_pool)
+    pw__handle_bind(c, pw__thread.opened, pw__thread.inside_pool);
+  pw__thread.opened = outer_opened;
+  return c;
+}
+
+PW__EXPORT void Connection_free(Connection_T *c) {
+  if (!real_Connection_free()) return;
+  if (c && *c) {
+    const void *conn;
+    pw__pool *pool = NULL;
+    bool checked_out = false;
+    if (pw__handle_lookup(*c, &conn, &pool, &checked_out)) {
+      if (checked_out) pw__checkout_closed(pool, *c, pw__capture());
+      pw__handle_unbind(*c);
+    }
+  }
+  real_Connection_free()(c);
+}
+
+PW__EXPORT Connection_T ConnectionPool_getConnection(ConnectionPool_T p) {
+  if (!real_ConnectionPool_getConnection()) return NULL;
+  pw__init();
+  bool outermost = pw__enter(&pw__thread.pool_depth);
+  pw__pool *pool = pool_of(p);
+  pw__pool *previous = inside(pool);
+  uint64_t start = pw__now_ns();
+  Connection_T c = real_ConnectionPool_getConnection()(p);
+  uint64_t end = pw__now_ns();
+  inside(previous);
+  if (outermost) {
+    int saved = errno;
+    if (c)
+      pw__checkout_done(pool, c, pw__capture(), start, end);
+    else
+      pw__checkout_failed(pool, pw__capture(), start, end);
+    errno = saved;
+  }
+  pw__leave(&pw__thread.pool_depth);
+  return c;
+}
+
+/* Both checkin paths. The checkin is recorded before forwarding: once
+ * returned, the connection can be handed to another thread at once, and
+ * its checkout must not be mistaken for this one. POOL is NULL for
+ * Connection_close, which does not name its pool. */
+static void checkin(pw__pool *pool, Connection_T c) {
+  if (!c) return;
+  int saved = errno;
+  const void *conn = NULL;
+  pw__pool *bound = NULL;
+  bool checked_out = false, in_transaction = false;
+  if (pw__handle_lookup(c, &conn, &bound, &checked_out) && conn && real_PQtransactionStatus()) {
+    PGTransactionStatusType status = real_PQtransactionStatus()((PGconn *)conn);
+    in_transaction = status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
+  }
+  /* The stack is only needed for a finding: skip the capture otherwise. */
+  const pw__stack *stack = in_transaction || !checked_out ? pw__capture() : NULL;
+  pw__checkin(pool ? pool : bound, c, stack, in_transaction);
+  errno = saved;
+}
+
+PW__EXPORT void ConnectionPool_returnConnection(ConnectionPool_T p, Connection_T c) {
+  if (!real_ConnectionPool_returnConnection()) return;
+  pw__init();
+  if (pw__enter(&pw__thread.pool_depth)) checkin(pool_of(p), c);
+  real_ConnectionPool_returnConnection()(p, c);
+  pw__leave(&pw__thread.pool_depth);
+}
+
+PW__EXPORT void Connection_close(Connection_T c) {
+  if (!real_Connection_close()) return;
+  pw__init();
+  if (pw__enter(&pw__thread.pool_depth)) checkin(NULL, c);
+  real_Connection_close()(c);
+  pw__leave(&pw__thread.pool_depth);
+}

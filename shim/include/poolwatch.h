@@ -1,0 +1,94 @@
+/* poolwatch.h - annotations for home-grown connection pools.
+ *
+ * A pool that poolwatch does not know (your own, or one inside a driver)
+ * tells it what happens with these calls, and poolwatch then tracks it
+ * like a libzdb pool: metrics, leaked checkouts with the stack that took
+ * them, pool_exhausted with the stacks holding the pool, and so on.
+ *
+ * Without libpoolwatch.so preloaded every call is a no-op costing one
+ * branch: the functions are weak references that stay NULL, so a program
+ * links and runs unchanged and the annotations can stay in for good.
+ *
+ *     pw_pool *pool = pw_pool_declare("orders", 10, 15);
+ *     pw_checkout_begin(pool);            // a request starts waiting
+ *     conn = my_pool_get(...);            // your pool's own waiting
+ *     pw_checkout_end(pool, conn);        // conn NULL: timed out
+ *     ...
+ *     pw_checkin(pool, conn, PQtransactionStatus(conn) != PQTRANS_IDLE);
+ *     my_pool_put(conn);
+ *
+ * Connections are identified by any pointer unique while they live (the
+ * PGconn, or your wrapper around it). All calls are thread-safe. */
+#ifndef POOLWATCH_H
+#define POOLWATCH_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define POOLWATCH_API_VERSION 1
+
+/* An opaque handle to a declared pool; NULL when poolwatch is absent. */
+typedef struct pw_pool pw_pool;
+
+/* Versioned entry points, defined by libpoolwatch.so. Call the pw_*
+ * wrappers below instead. */
+extern pw_pool *pw_v1_pool_declare(const char *name, int size, int max_size)
+    __attribute__((weak));
+extern void pw_v1_pool_close(pw_pool *pool) __attribute__((weak));
+extern void pw_v1_checkout_begin(pw_pool *pool) __attribute__((weak));
+extern void pw_v1_checkout_end(pw_pool *pool, const void *conn) __attribute__((weak));
+extern void pw_v1_checkin(pw_pool *pool, const void *conn, int in_transaction)
+    __attribute__((weak));
+extern void pw_v1_conn_opened(pw_pool *pool, const void *conn, int ok) __attribute__((weak));
+extern void pw_v1_conn_closed(pw_pool *pool, const void *conn) __attribute__((weak));
+
+/* Is poolwatch loaded into this process? */
+static inline int pw_active(void) { return pw_v1_pool_declare != 0; }
+
+/* Declares the pool NAME: SIZE connections it keeps (its configured size,
+ * the base of pool.overflow) and MAX_SIZE it may open at most (-1: no
+ * limit). Declaring the same name again updates the sizes. */
+static inline pw_pool *pw_pool_declare(const char *name, int size, int max_size) {
+  return pw_v1_pool_declare ? pw_v1_pool_declare(name, size, max_size) : 0;
+}
+
+/* The pool was shut down; a pool never closed is reported at exit. */
+static inline void pw_pool_close(pw_pool *pool) {
+  if (pw_v1_pool_close) pw_v1_pool_close(pool);
+}
+
+/* This thread starts asking POOL for a connection. The time until
+ * pw_checkout_end on the same thread is its wait time. */
+static inline void pw_checkout_begin(pw_pool *pool) {
+  if (pw_v1_checkout_begin) pw_v1_checkout_begin(pool);
+}
+
+/* The request got CONN, or NULL when it failed or timed out (recorded as
+ * pool_exhausted, with the stacks of whoever holds the pool's
+ * connections). */
+static inline void pw_checkout_end(pw_pool *pool, const void *conn) {
+  if (pw_v1_checkout_end) pw_v1_checkout_end(pool, conn);
+}
+
+/* CONN goes back to POOL. Call it before handing CONN back, and say
+ * whether it still has a transaction open (checkin_in_transaction). */
+static inline void pw_checkin(pw_pool *pool, const void *conn, int in_transaction) {
+  if (pw_v1_checkin) pw_v1_checkin(pool, conn, in_transaction);
+}
+
+/* POOL opened a connection (OK: it connected) or closed one. When the
+ * pool opens connections with libpq itself, poolwatch sees those too;
+ * these calls are what makes pool.size right for any other kind. */
+static inline void pw_conn_opened(pw_pool *pool, const void *conn, int ok) {
+  if (pw_v1_conn_opened) pw_v1_conn_opened(pool, conn, ok);
+}
+static inline void pw_conn_closed(pw_pool *pool, const void *conn) {
+  if (pw_v1_conn_closed) pw_v1_conn_closed(pool, conn);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
