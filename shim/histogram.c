@@ -31,6 +31,12 @@ void pw__histogram_record(pw__histogram *h, uint64_t ns) {
   }
 }
 
+void pw__histogram_unrecord(pw__histogram *h, uint64_t ns) {
+  atomic_fetch_sub_explicit(&h->count, 1, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&h->sum_ns, ns, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&h->buckets[pw__histogram_bucket(ns)], 1, memory_order_relaxed);
+}
+
 void pw__histogram_reset(pw__histogram *h) { memset((void *)h, 0, sizeof(*h)); }
 
 static double percentile(const pw__histogram *h, uint64_t count, uint64_t max_ns, double q) {

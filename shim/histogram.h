@@ -23,6 +23,8 @@ typedef struct pw__distribution {
 } pw__distribution;
 
 void pw__histogram_record(pw__histogram *h, uint64_t ns);
+/* Takes back a value recorded earlier (the max stays). */
+void pw__histogram_unrecord(pw__histogram *h, uint64_t ns);
 void pw__histogram_reset(pw__histogram *h);
 void pw__histogram_summarize(const pw__histogram *h, pw__distribution *out);
 /* Number of recorded values no greater than LIMIT_SECONDS, counted by

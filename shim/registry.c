@@ -200,6 +200,7 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
     e->r = (pw__conn_record){
       .conn = conn, .pool = pool, .stack = stack, .opened_ns = start_ns,
       .opened_wall_ns = pw__wall_ns(), .connect_start_ns = start_ns,
+      .blocking_ns = blocking ? end_ns - start_ns : 0,
       .thread = thread_id(), .state = state, .conninfo = conninfo,
     };
     shard *sh = shard_of(conn);
@@ -316,22 +317,29 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
   conn_entry *e;
   pw__pool *from = NULL;
   bool connected = false;
+  uint64_t waited = 0;
   pthread_mutex_lock(&sh->lock);
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e && !e->r.inherited && e->r.pool != pool) {
     from = e->r.pool;
     connected = e->r.state == PW__CONNECTED;
+    waited = e->r.blocking_ns;
     e->r.pool = pool;
   }
   pthread_mutex_unlock(&sh->lock);
   if (!e) return false;
   if (from) {
     mark_used(pool);
-    /* Counters stay where the connect happened; the gauges move. */
+    /* The connect moves with the connection. Its time was the libpq
+     * pool's wait; in a pool it is part of the checkout's wait instead. */
     if (connected) {
       atomic_fetch_sub_explicit(&from->size, 1, memory_order_relaxed);
       pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+      pw__histogram_unrecord(&from->connect, waited);
+      pw__histogram_record(&pool->connect, waited);
     }
+    if (waited) pw__histogram_unrecord(&from->wait, waited);
+    atomic_fetch_sub_explicit(&from->connects, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
   }
   return true;

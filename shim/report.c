@@ -55,6 +55,18 @@ static void add_stack(stack_set *set, const pw__stack *stack) {
   HASH_ADD_PTR(set->by_stack, stack, entry);
 }
 
+/* poolwatch.h's wrappers are static inline functions in the program;
+ * unoptimized builds keep them as frames. The first frame shown should be
+ * the program's own code that called them. */
+static void trim_annotation_frames(pw__symbolized *s) {
+  size_t skip = 0;
+  while (skip + 1 < s->count && s->frames[skip].function &&
+         strncmp(s->frames[skip].function, "pw_", 3) == 0)
+    skip++;
+  memmove(s->frames, s->frames + skip, (s->count - skip) * sizeof(*s->frames));
+  s->count -= skip;
+}
+
 static void symbolize_all(pw__report *r, stack_set *set) {
   r->stacks = calloc(set->count ? set->count : 1, sizeof(*r->stacks));
   if (!r->stacks) return;
@@ -66,6 +78,7 @@ static void symbolize_all(pw__report *r, stack_set *set) {
     if (!out->frames) continue;
     pw__symbolize(r->symbolizer, s->frames, s->depth, out->frames);
     out->count = s->depth;
+    trim_annotation_frames(out);
   }
 }
 
@@ -108,10 +121,21 @@ static int compare_groups(const void *a, const void *b) {
   return 0;
 }
 
+static int compare_handles(const void *a, const void *b) {
+  return compare_pointers(((const pw__checkout_record *)a)->handle,
+                          ((const pw__checkout_record *)b)->handle);
+}
+
 /* A pool's own idle connections are not leaks: a pool left running at
- * exit is one pool_not_closed finding instead. */
-static bool counts_as_leak(const pw__conn_record *c) {
-  return c->pool->kind == PW__POOL_LIBPQ || atomic_load(&c->pool->stopped);
+ * exit is one pool_not_closed finding instead. A connection that is itself
+ * a leaked checkout (an annotated pool's PGconn) is reported once, as the
+ * checkout, whose stack is the one that matters. BY_HANDLE is the
+ * snapshot's checkouts sorted by handle. */
+static bool counts_as_leak(const pw__conn_record *c, const pw__checkout_record *by_handle,
+                           size_t n) {
+  if (c->pool->kind != PW__POOL_LIBPQ && !atomic_load(&c->pool->stopped)) return false;
+  pw__checkout_record key = {.handle = c->conn};
+  return !bsearch(&key, by_handle, n, sizeof(key), compare_handles);
 }
 
 static bool add_group(pw__report *r, size_t *cap, pw__leak_group g) {
@@ -129,6 +153,15 @@ static bool add_group(pw__report *r, size_t *cap, pw__leak_group g) {
 static void group_leaks(pw__report *r, const pw__suppressions *suppressions) {
   pw__snapshot *s = &r->snapshot;
   size_t cap = 0;
+  qsort(s->checkouts, s->checkout_count, sizeof(*s->checkouts), compare_handles);
+  size_t kept = 0;
+  for (size_t i = 0; i < s->conn_count; i++) {
+    if (counts_as_leak(&s->conns[i], s->checkouts, s->checkout_count))
+      s->conns[kept++] = s->conns[i];
+    else
+      free(s->conns[i].conninfo);
+  }
+  s->conn_count = kept;
   qsort(s->conns, s->conn_count, sizeof(*s->conns), compare_conns);
   qsort(s->checkouts, s->checkout_count, sizeof(*s->checkouts), compare_checkouts);
   for (size_t i = 0; i < s->conn_count;) {
@@ -136,12 +169,10 @@ static void group_leaks(pw__report *r, const pw__suppressions *suppressions) {
     while (j < s->conn_count && s->conns[j].pool == s->conns[i].pool &&
            s->conns[j].stack == s->conns[i].stack)
       j++;
-    if (counts_as_leak(&s->conns[i])) {
-      pw__leak_group g = {.pool = s->conns[i].pool, .first = i, .item_count = j - i,
-                          .count = j - i, .where = pw__report_stack(r, s->conns[i].stack),
-                          .oldest_age = pw__seconds(s->taken_ns - s->conns[i].opened_ns)};
-      add_group(r, &cap, g);
-    }
+    pw__leak_group g = {.pool = s->conns[i].pool, .first = i, .item_count = j - i,
+                        .count = j - i, .where = pw__report_stack(r, s->conns[i].stack),
+                        .oldest_age = pw__seconds(s->taken_ns - s->conns[i].opened_ns)};
+    add_group(r, &cap, g);
     i = j;
   }
   for (size_t i = 0; i < s->checkout_count;) {
@@ -191,7 +222,10 @@ static void collect_pools(pw__report *r) {
   r->pools = calloc(n ? n : 1, sizeof(*r->pools));
   if (!r->pools) return;
   for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next)) {
-    if (!atomic_load(&p->used)) continue;
+    /* A pool whose every event moved elsewhere (connections adopted by an
+     * annotated pool) has nothing to say. */
+    if (!atomic_load(&p->used) || (!p->connects && !p->checkouts && !p->failed_checkouts && !p->size))
+      continue;
     pw__pool_report *pr = &r->pools[r->pool_count++];
     pr->pool = p;
     pw__pool_metrics_get(p, &pr->metrics);
