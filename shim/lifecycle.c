@@ -11,6 +11,8 @@
 #include "buf.h"
 #include "clock.h"
 #include "dashboard.h"
+#include "event_log.h"
+#include "monitor.h"
 #include "log.h"
 #include "output.h"
 #include "pool.h"
@@ -27,10 +29,14 @@ static void read_configuration(void) {
   int saved = errno;
   pw__options_load(&pw__config, secure_getenv);
   pw__pool_set_libpq_size(pw__config.pool_size);
+  pw__event_log_start();
   errno = saved;
 }
 
-void pw__init(void) { pthread_once(&init_once, read_configuration); }
+void pw__init(void) {
+  pthread_once(&init_once, read_configuration);
+  pw__monitor_ensure();
+}
 
 /* ---- own frames ------------------------------------------------------- */
 
@@ -65,6 +71,7 @@ static void after_fork_child(void) {
   pw__registry_atfork_child();
   pw__stack_atfork_child();
   pw__pool_reset_all();
+  pw__monitor_forget();
   started_at = (double)pw__wall_ns() / 1e9;
 }
 
@@ -104,6 +111,7 @@ __attribute__((destructor)) static void on_exit_report(void) {
   if (!pw__registry_used()) return; /* never used libpq: stay silent */
   int saved = errno;
   pw__init();
+  pw__monitor_stop();
   pw__suppressions *suppressions =
       pw__config.suppressions ? pw__suppressions_load(pw__config.suppressions) : NULL;
   pw__report r;

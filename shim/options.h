@@ -19,6 +19,7 @@ typedef struct pw__options {
   const char *prometheus;   /* NULL: off */
   double interval;          /* seconds between live exports */
   double growth_window;     /* seconds; 0: off */
+  bool live;                /* publish live state for `poolwatch top` */
 } pw__options;
 
 typedef enum pw__option_kind {

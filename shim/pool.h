@@ -31,6 +31,7 @@ typedef struct pw__pool {
   _Atomic uint64_t checkouts, failed_checkouts, checkins;
   _Atomic bool started, stopped;
   _Atomic bool used;
+  _Atomic long held_too_long; /* checkouts over the threshold right now */
   pw__histogram wait, hold, connect;
   struct pw__pool *_Atomic next;
 } pw__pool;

@@ -165,6 +165,13 @@ void pw__finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *sta
   finding_add(kind, pool, stack, other, detail, false);
 }
 
+void pw__finding_totals(const pw__pool *pool, uint64_t totals[PW__FINDING_KIND_COUNT]) {
+  pthread_mutex_lock(&findings_lock);
+  for (size_t i = 0; i < finding_count; i++)
+    if (findings[i].pool == pool) totals[findings[i].kind] += findings[i].count;
+  pthread_mutex_unlock(&findings_lock);
+}
+
 static void remember(recent *ring, unsigned *next, const void *key, const pw__stack *stack) {
   ring[*next % RECENT_COUNT] = (recent){key, stack};
   (*next)++;
@@ -305,7 +312,9 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
     mark_used(pool);
     if (e->r.state == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
-    emit("close", pool, conn, stack, pw__seconds(pw__now_ns() - e->r.opened_ns), NULL);
+    double held = pw__seconds(pw__now_ns() - e->r.opened_ns);
+    emit("close", pool, conn, stack, held, NULL);
+    if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
   }
   free(e->r.conninfo);
   free(e);

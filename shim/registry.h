@@ -47,6 +47,7 @@ typedef struct pw__conn_record {
   pid_t thread;
   pw__connect_state state;
   bool inherited;          /* opened by the parent before fork() */
+  bool reported_held;      /* crossed POOLWATCH_LEAK_THRESHOLD already */
   char *conninfo;          /* redacted */
 } pw__conn_record;
 
@@ -127,6 +128,9 @@ void pw__pool_stopped(pw__pool *pool, const pw__stack *stack);
 void pw__finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *stack,
                      const pw__stack *other, const char *detail);
 
+/* Adds to TOTALS[kind] the occurrences of each finding kind in POOL. */
+void pw__finding_totals(const pw__pool *pool, uint64_t totals[PW__FINDING_KIND_COUNT]);
+
 /* --- snapshots for reports ------------------------------------------ */
 
 typedef struct pw__holder {
@@ -161,8 +165,9 @@ typedef struct pw__snapshot {
 bool pw__snapshot_take(pw__snapshot *s);
 void pw__snapshot_free(pw__snapshot *s);
 
-/* Calls FN for each live checkout under its shard lock (for the leak
- * threshold check); FN may set reported_held but must not call back in. */
+/* Calls FN for each live checkout or connection under its shard lock
+ * (for the leak threshold check and live views); FN may set reported_held
+ * but must not call back into the registry. */
 void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg);
 void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg);
 

@@ -216,6 +216,14 @@ static void add_pool_not_closed(pw__snapshot *s, pw__pool *p) {
   };
 }
 
+void pw__pool_report_fill(pw__pool_report *pr, pw__pool *p) {
+  pr->pool = p;
+  pw__pool_metrics_get(p, &pr->metrics);
+  pw__histogram_summarize(&p->wait, &pr->wait);
+  pw__histogram_summarize(&p->hold, &pr->hold);
+  pw__histogram_summarize(&p->connect, &pr->connect);
+}
+
 static void collect_pools(pw__report *r) {
   size_t n = 0;
   for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next)) n++;
@@ -226,12 +234,7 @@ static void collect_pools(pw__report *r) {
      * annotated pool) has nothing to say. */
     if (!atomic_load(&p->used) || (!p->connects && !p->checkouts && !p->failed_checkouts && !p->size))
       continue;
-    pw__pool_report *pr = &r->pools[r->pool_count++];
-    pr->pool = p;
-    pw__pool_metrics_get(p, &pr->metrics);
-    pw__histogram_summarize(&p->wait, &pr->wait);
-    pw__histogram_summarize(&p->hold, &pr->hold);
-    pw__histogram_summarize(&p->connect, &pr->connect);
+    pw__pool_report_fill(&r->pools[r->pool_count++], p);
     if (p->kind != PW__POOL_LIBPQ && atomic_load(&p->started) && !atomic_load(&p->stopped))
       add_pool_not_closed(&r->snapshot, p);
   }

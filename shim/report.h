@@ -57,6 +57,11 @@ void pw__report_free(pw__report *r);
 /* The symbolized form of STACK (which must be in the report), or NULL. */
 const pw__symbolized *pw__report_stack(const pw__report *r, const pw__stack *stack);
 
+/* One pool's metrics and distributions, as the report shows them. */
+void pw__pool_report_fill(pw__pool_report *pr, pw__pool *pool);
+/* The JSON object of one pool, as in the report's "pools". */
+void pw__report_pool_json(pw__buf *out, const pw__pool_report *p);
+
 void pw__report_text(const pw__report *r, pw__buf *out);
 void pw__report_json(const pw__report *r, pw__buf *out);
 /* One line: how a clean process ended. */

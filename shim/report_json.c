@@ -53,7 +53,7 @@ static void optional_long(pw__buf *out, long v) {
     pw__buf_printf(out, "%ld", v);
 }
 
-static void pool_json(pw__buf *out, const pw__pool_report *p) {
+void pw__report_pool_json(pw__buf *out, const pw__pool_report *p) {
   const pw__pool_metrics *m = &p->metrics;
   const pw__pool *pool = p->pool;
   pw__buf_puts(out, "{\"name\": ");
@@ -183,7 +183,7 @@ void pw__report_json(const pw__report *r, pw__buf *out) {
                  r->findings);
   for (size_t i = 0; i < r->pool_count; i++) {
     pw__buf_puts(out, i ? ",\n  " : "\n  ");
-    pool_json(out, &r->pools[i]);
+    pw__report_pool_json(out, &r->pools[i]);
   }
   pw__buf_puts(out, "],\n \"leaks\": [");
   for (size_t i = 0; i < r->group_count; i++) {
