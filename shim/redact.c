@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 
@@ -167,4 +168,55 @@ char *pw__redact_login(const char *host, const char *port, const char *dbname,
   if (user && *user) set(f.user, sizeof(f.user), user, strlen(user));
   if (password && *password) f.password = true;
   return format(&f);
+}
+
+/* Skips a password value as libpq reads it: quoted with backslash escapes,
+ * or up to the next space. */
+static const char *skip_value(const char *p) {
+  if (*p == '\'') {
+    for (p++; *p && *p != '\''; p++)
+      if (*p == '\\' && p[1]) p++;
+    return *p ? p + 1 : p;
+  }
+  return p + strcspn(p, " \t&");
+}
+
+char *pw__redact_text(const char *text) {
+  pw__buf b;
+  pw__buf_init(&b);
+  pw__buf_puts(&b, "");
+  const char *p = text;
+  while (*p) {
+    if (strncasecmp(p, "password", 8) == 0) {
+      const char *q = p + 8;
+      while (*q == ' ') q++;
+      if (*q == '=') {
+        q++;
+        while (*q == ' ') q++;
+        pw__buf_append(&b, p, (size_t)(q - p));
+        pw__buf_puts(&b, "***");
+        p = skip_value(q);
+        continue;
+      }
+    }
+    if (strncmp(p, "://", 3) == 0) {
+      const char *authority = p + 3;
+      size_t len = strcspn(authority, "/?# ");
+      const char *at = memchr(authority, '@', len);
+      const char *colon = at ? memchr(authority, ':', (size_t)(at - authority)) : NULL;
+      if (colon) {
+        pw__buf_append(&b, p, (size_t)(colon + 1 - p));
+        pw__buf_puts(&b, "***");
+        p = at;
+        continue;
+      }
+    }
+    pw__buf_append(&b, p, 1);
+    p++;
+  }
+  if (b.failed) {
+    pw__buf_free(&b);
+    return NULL;
+  }
+  return b.data;
 }

@@ -15,4 +15,9 @@ char *pw__redact_params(const char *const *keywords, const char *const *values,
 char *pw__redact_login(const char *host, const char *port, const char *dbname,
                        const char *user, const char *password);
 
+/* Any text that may hold a connection string (a command-line argument):
+ * the value of every password keyword and the password of every
+ * scheme://user:password@ become ***; the rest is kept as is. */
+char *pw__redact_text(const char *text);
+
 #endif

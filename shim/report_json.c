@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "redact.h"
 #include "report.h"
 
 #define POOLWATCH_SCHEMA 1
@@ -159,7 +160,10 @@ static void program_json(pw__buf *out) {
       if (c) continue;
       arg[len] = '\0';
       pw__buf_puts(out, count++ ? ", " : "");
-      pw__buf_json_string(out, arg);
+      /* psql "postgresql://user:secret@host" puts a password in argv. */
+      char *safe = pw__redact_text(arg);
+      pw__buf_json_string(out, safe ? safe : "***");
+      free(safe);
       len = 0;
     }
     fclose(f);

@@ -1,0 +1,604 @@
+#!/usr/bin/env python3
+"""Tests of the poolwatch command that need no PostgreSQL.
+
+    test_tool.py --poolwatch BIN --source-dir DIR [--static-program P]
+                 [--preload-stub LIB] CASE
+
+Each CASE is one function below named test_CASE, registered in ctest as
+tool_CASE. Report fixtures in fixtures/ follow the JSON report schema of
+DESIGN.md; `run` is tested with fake_program.sh, which writes the files the
+library would, and an empty preload library, so these tests check the
+command, not the library.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "fixtures")
+FAKE_PROGRAM = os.path.join(HERE, "fake_program.sh")
+
+ARGS = None
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def check_eq(actual, expected, what):
+    if actual != expected:
+        raise Failure("%s: expected %r, got %r" % (what, expected, actual))
+
+
+def check_in(needle, haystack, what):
+    if needle not in haystack:
+        raise Failure("%s: %r not found in:\n%s" % (what, needle, haystack))
+
+
+def poolwatch(*args, env=None, expect=0):
+    """Runs the command; returns (stdout, stderr). EXPECT is the status."""
+    full_env = dict(os.environ)
+    for key in list(full_env):
+        if key.startswith("POOLWATCH_"):
+            del full_env[key]
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [ARGS.poolwatch] + list(args),
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
+    )
+    if expect is not None and proc.returncode != expect:
+        raise Failure(
+            "poolwatch %s: exit status %d, expected %d\nstdout:\n%s\nstderr:\n%s"
+            % (" ".join(args), proc.returncode, expect, proc.stdout, proc.stderr)
+        )
+    return proc.stdout, proc.stderr
+
+
+def fixture(*parts):
+    return os.path.join(FIXTURES, *parts)
+
+
+def metric_list():
+    """Parses shim/metric_names.h: {name: type}."""
+    path = os.path.join(ARGS.source_dir, "shim", "metric_names.h")
+    with open(path) as f:
+        text = f.read()
+    found = dict(re.findall(r"X\(\s*(poolwatch_\w+)\s*,\s*(\w+)\s*,", text))
+    check(len(found) >= 10, "too few metrics parsed from %s: %r" % (path, found))
+    return found
+
+
+# ---- dashboard ----
+
+SEED_PANELS = [
+    ("Pool Connections", ["pool.checkedout", "pool.checkedin"]),
+    ("Pool Wait Time", ["pool.wait_time"]),
+    ("Pool Size and Overflow", ["pool.size", "pool.overflow"]),
+]
+
+
+def test_dashboard_simple():
+    out, _ = poolwatch("dashboard")
+    config = json.loads(out)
+    check_eq(config["dashboard_name"], "Database Connection Pool", "dashboard_name")
+    panels = config["panels"]
+    for i, (title, metrics) in enumerate(SEED_PANELS):
+        check_eq(panels[i]["title"], title, "panel %d title" % i)
+        check_eq(panels[i]["type"], "graph", "panel %d type" % i)
+        check_eq(panels[i]["metrics"], metrics, "panel %d metrics" % i)
+    check(any("leak" in p["title"].lower() for p in panels), "no leaks panel")
+    for p in panels:
+        check("pool" not in p, "default panels name no pool")
+    # The explicit format gives the same output, and json.tool accepts it.
+    same, _ = poolwatch("dashboard", "--format", "simple")
+    check_eq(same, out, "--format simple")
+    subprocess.run([sys.executable, "-m", "json.tool"], input=out,
+                   universal_newlines=True, check=True, stdout=subprocess.DEVNULL)
+
+
+def test_dashboard_simple_pools_from_report():
+    out, _ = poolwatch("dashboard", "--report", fixture("run1"))
+    panels = json.loads(out)["panels"]
+    pools = sorted({p["pool"] for p in panels})
+    check_eq(pools, ["libpq", "orders"], "pools with panels")
+    for p in panels:
+        check_in(p["pool"], p["title"], "a pool's panel title names it")
+    connections = [p for p in panels if p["metrics"] == ["pool.checkedout", "pool.checkedin"]]
+    check_eq(len(connections), 2, "one connections panel per pool")
+
+
+def grafana_exprs(dashboard):
+    for panel in dashboard["panels"]:
+        for target in panel.get("targets", []):
+            yield panel, target["expr"]
+
+
+def check_metric_names(dashboard):
+    metrics = metric_list()
+    used = set()
+    for panel, expr in grafana_exprs(dashboard):
+        names = re.findall(r"\bpoolwatch_[a-z0-9_]+", expr)
+        check(names, "panel %r: query names no poolwatch metric: %s" % (panel["title"], expr))
+        for name in names:
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            if base != name and metrics.get(base) == "histogram":
+                used.add(base)
+                continue
+            check(name in metrics,
+                  "panel %r uses %s, which shim/metric_names.h does not list" % (panel["title"], name))
+            check(metrics[name] != "histogram",
+                  "panel %r uses histogram %s without _bucket, _sum or _count" % (panel["title"], name))
+            used.add(name)
+    return used
+
+
+def check_grid(dashboard):
+    ids = [p["id"] for p in dashboard["panels"]]
+    check_eq(len(ids), len(set(ids)), "panel ids are unique")
+    cells = set()
+    for p in dashboard["panels"]:
+        pos = p["gridPos"]
+        check(pos["x"] + pos["w"] <= 24, "panel %r is wider than the grid" % p["title"])
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                check((x, y) not in cells, "panel %r overlaps another" % p["title"])
+                cells.add((x, y))
+
+
+def test_dashboard_grafana():
+    out, _ = poolwatch("dashboard", "--format", "grafana")
+    d = json.loads(out)
+    check(isinstance(d["schemaVersion"], int) and d["schemaVersion"] >= 30, "schemaVersion")
+    check_eq(d["id"], None, "id is null so Grafana assigns one on import")
+    check(d["title"] and d["uid"], "title and uid")
+    variables = {v["name"]: v for v in d["templating"]["list"]}
+    check_eq(variables["datasource"]["type"], "datasource", "datasource variable type")
+    check_eq(variables["datasource"]["query"], "prometheus", "datasource variable plugin")
+    pool = variables["pool"]
+    check_eq(pool["type"], "query", "pool variable type")
+    check_eq(pool["definition"], "label_values(poolwatch_pool_size, pool)", "pool variable")
+    check_eq(pool["query"]["query"], "label_values(poolwatch_pool_size, pool)", "pool query")
+    check_eq(pool["datasource"]["uid"], "${datasource}", "pool variable data source")
+    check(len(d["panels"]) >= 6, "enough panels")
+    for panel in d["panels"]:
+        check_eq(panel["type"], "timeseries", "panel type")
+        check_eq(panel["datasource"], {"type": "prometheus", "uid": "${datasource}"},
+                 "panel data source")
+        check(panel["targets"], "panel %r has targets" % panel["title"])
+        refs = [t["refId"] for t in panel["targets"]]
+        check_eq(len(refs), len(set(refs)), "refIds unique in a panel")
+    for _, expr in grafana_exprs(d):
+        check_in('pool=~"$pool"', expr, "queries follow the pool variable")
+    check_grid(d)
+    used = check_metric_names(d)
+    for name in ("poolwatch_pool_size", "poolwatch_pool_checked_out", "poolwatch_wait_seconds"):
+        check_in(name, used, "metrics the dashboard shows")
+
+
+def test_dashboard_grafana_pools_from_report():
+    out, _ = poolwatch("dashboard", "--format", "grafana", "--report", fixture("run1"))
+    d = json.loads(out)
+    rows = [p for p in d["panels"] if p["type"] == "row"]
+    check_eq([r["title"] for r in rows], ["Pool libpq", "Pool orders"], "a row per pool")
+    for _, expr in grafana_exprs(d):
+        check('pool="libpq"' in expr or 'pool="orders"' in expr, "query names its pool: " + expr)
+    check_grid(d)
+    check_metric_names(d)
+
+
+def test_metric_names_follow_conventions():
+    for name, kind in metric_list().items():
+        check(kind in ("gauge", "counter", "histogram"), "%s: unknown type %s" % (name, kind))
+        if kind == "counter":
+            check(name.endswith("_total"), "counter %s ends in _total" % name)
+        if kind == "histogram":
+            check(name.endswith("_seconds"), "histogram %s is in seconds" % name)
+        if kind == "gauge":
+            check(not name.endswith("_total"), "gauge %s must not end in _total" % name)
+
+
+def test_generate_dashboard_config_py():
+    expected, _ = poolwatch("dashboard")
+    script = os.path.join(ARGS.source_dir, "tools", "generate_dashboard_config.py")
+    env = dict(os.environ, POOLWATCH_BIN=ARGS.poolwatch)
+    out = subprocess.run([sys.executable, script], env=env, stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    check_eq(out, expected, "generate_dashboard_config.py output")
+
+
+# ---- report ----
+
+def test_report_merges_processes():
+    out, _ = poolwatch("report", fixture("run1"))
+    check_in("2 processes: 4 leaked connections, 1 leaked checkout in 3 groups, 2 findings, "
+             "1 suppressed", out, "summary line")
+    # The shared stack merged into one group of 3 from both processes, listed first.
+    first = out.index("Leaks, largest group first:")
+    check_in("3 leaked connections in pool libpq, oldest 8.5 s, in processes 101, 102, opened at:",
+             out[first:].splitlines()[1], "largest group first")
+    check_in("#0 open_report_connection /build/orders/src/report.c:42 "
+             "(/srv/app/bin/orders+0x1a2b)", out, "frame format")
+    check_in("#1 ?? (/lib/x86_64-linux-gnu/libc.so.6+0x271ca)", out, "unsymbolized frame")
+    check_in("1 double_finish in pool libpq, in process 101: "
+             "PQfinish of a connection that is not open, at:", out, "findings")
+    check_in("first finished at:\n      #0 close_report", out, "a finding's other stack")
+    check_in("2 held, checked out at:\n      #0 open_report_connection", out, "holders")
+    check_in("conninfo: host=db user=app password=***\n", out, "conninfo")
+    check_in("conninfo: dbname=orders (not connected)", out, "a failed connection")
+    check("vendor_metrics_connect" not in out, "a suppressed leak joins no group")
+    check_in("orders (api) in process 101, configured size 4:", out, "pools")
+    check_in("checkouts 120", out, "pool counters")
+    # The dashboard file beside the reports is not read as a report.
+    check("dashboard" not in out, "poolwatch-PID.dashboard.json was read as a report")
+    # Naming the files gives the same as naming their directory.
+    files, _ = poolwatch("report", fixture("run1", "poolwatch-101.json"),
+                         fixture("run1", "poolwatch-102.json"))
+    check_eq(files.replace(fixture("run1") + "/", ""), out.replace(fixture("run1") + "/", ""),
+             "files versus directory")
+
+
+def test_report_json_merged():
+    out, _ = poolwatch("report", "--format", "json", fixture("run1"))
+    d = json.loads(out)
+    check_eq(d["tool"], "poolwatch", "tool")
+    check_eq(d["schema"], 1, "schema")
+    check_eq(d["merged"], True, "merged")
+    check_eq([p["pid"] for p in d["processes"]], [101, 102], "processes")
+    check_eq(d["summary"], {"processes": 2, "leaked_connections": 4, "leaked_checkouts": 1,
+                            "leak_groups": 3, "suppressed": 1, "findings": 2}, "summary")
+    counts = [(g["kind"], g["count"], g["pids"]) for g in d["leaks"]]
+    check_eq(counts[0], ("connection", 3, [101, 102]), "largest group")
+    check_eq(sorted(counts[1:]), [("checkout", 1, [101]), ("connection", 1, [102])], "others")
+    check_eq(d["leaks"][0]["oldest_age_s"], 8.5, "oldest age is the maximum")
+    check_eq(len(d["leaks"][0]["items"]), 3, "items of both processes")
+    check_eq({i["pid"] for i in d["leaks"][0]["items"]}, {101, 102}, "items name their process")
+    check_eq(sorted((p["pid"], p["name"]) for p in d["pools"]),
+             [(101, "libpq"), (101, "orders"), (102, "libpq")], "pools per process")
+    for g in d["leaks"]:
+        for item in g["items"]:
+            check("password=***" in item.get("conninfo", "password=***") or
+                  "password" not in item.get("conninfo", ""), "passwords stay masked")
+
+
+def test_report_json_reads_back():
+    with tempfile.TemporaryDirectory() as tmp:
+        merged = os.path.join(tmp, "merged.json")
+        out, _ = poolwatch("report", "--format", "json", fixture("run1"))
+        with open(merged, "w") as f:
+            f.write(out)
+        again, _ = poolwatch("report", "--format", "json", merged)
+        a, b = json.loads(out), json.loads(again)
+        for key in ("summary", "leaks", "findings", "pools", "processes"):
+            check_eq(b[key], a[key], "merged report read back: " + key)
+        # Merging it with another report adds that one.
+        more, _ = poolwatch("report", "--format", "json", merged, fixture("clean.json"))
+        check_eq(json.loads(more)["summary"]["processes"], 3, "merged plus one")
+
+
+def test_report_same_file_twice():
+    out, err = poolwatch("report", "--format", "json", fixture("run1"),
+                         fixture("run1", "poolwatch-101.json"))
+    check_eq(json.loads(out)["summary"]["leaked_connections"], 4, "counted once")
+    check_in("already read", err, "a warning about the repeated report")
+
+
+def test_report_baseline_shows_new_leak():
+    out, _ = poolwatch("report", "--format", "json", "--baseline", fixture("baseline"),
+                       fixture("run1"))
+    d = json.loads(out)
+    check_eq(len(d["leaks"]), 1, "only the new leak group")
+    leak = d["leaks"][0]
+    check_eq(leak["stack"][0]["function"], "worker_loop", "the new leak")
+    check_eq(d["summary"]["leaked_connections"], 1, "new leaked connections")
+    check_eq(d["summary"]["leaked_checkouts"], 0, "new leaked checkouts")
+    check_eq(d["baseline"]["known_leaks"], 4, "leaks already in the baseline")
+    # The baseline matched despite other line numbers, offsets, directories.
+    text, _ = poolwatch("report", fixture("run1"), "--baseline",
+                        fixture("baseline", "poolwatch-90.json"))
+    check_in("1 leaked connection, 0 leaked checkouts in 1 group", text, "text summary")
+    check_in("worker_loop", text, "new leak shown")
+    check("open_report_connection" not in text.split("Leaks")[1].split("Findings")[0],
+          "known leak hidden")
+    check_in("4 leaks and 0 findings already in the baseline", text, "baseline note")
+    check_in("2 findings", text, "findings not in the baseline stay")
+
+
+def test_report_fail_on_leaks():
+    poolwatch("report", "--fail-on-leaks", fixture("run1"), expect=1)
+    poolwatch("report", "--fail-on-leaks", fixture("clean.json"), expect=0)
+    poolwatch("report", fixture("run1"), expect=0)
+    poolwatch("report", "--fail-on-leaks", "--baseline", fixture("baseline"), fixture("run1"),
+              expect=1)
+    # Against itself nothing is new.
+    out, _ = poolwatch("report", "--fail-on-leaks", "--baseline", fixture("run1"),
+                       fixture("run1"), expect=0)
+    check_in("0 leaked connections, 0 leaked checkouts", out, "nothing new")
+
+
+def test_report_bad_files():
+    cases = [
+        (fixture("bad", "truncated.json"), "not valid JSON"),
+        (fixture("bad", "not-a-report.json"), "not a poolwatch report"),
+        (fixture("bad", "newer-schema.json"), "schema 2"),
+        (fixture("bad", "leaks-not-array.json"), "\"leaks\" is not an array"),
+        (fixture("no-such-file.json"), "No such file"),
+        (fixture("bad"), "no poolwatch-PID.json reports"),
+    ]
+    for path, message in cases:
+        _, err = poolwatch("report", path, expect=2)
+        check_in(message, err, "report %s" % path)
+        check_in(path, err, "the message names the file")
+    _, err = poolwatch("report", fixture("run1"), "--baseline", fixture("bad", "truncated.json"),
+                       expect=2)
+    check_in("truncated.json", err, "a bad baseline")
+    poolwatch("dashboard", "--report", fixture("bad", "truncated.json"), expect=2)
+
+
+# ---- arguments ----
+
+BAD_ARGUMENTS = [
+    ([], "Usage"),
+    (["frobnicate"], "unknown command"),
+    (["help", "frobnicate"], "unknown command"),
+    (["run"], "name the PROGRAM"),
+    (["run", "--"], "name the PROGRAM"),
+    (["run", "--nope", "--", "true"], "unknown option '--nope'"),
+    (["run", "--depth", "0", "--", "true"], "--depth takes a whole number from 1 to 128"),
+    (["run", "--depth=abc", "true"], "not 'abc'"),
+    (["run", "--exitcode", "300", "true"], "--exitcode takes a whole number from 0 to 255"),
+    (["run", "--threshold", "5x", "true"], "--threshold takes a positive duration"),
+    (["run", "--interval", "-1s", "true"], "--interval takes a positive duration"),
+    (["run", "--output"], "--output needs a value"),
+    (["run", "--output", "", "true"], "--output needs a non-empty value"),
+    (["run", "--quiet=1", "true"], "--quiet takes no value"),
+    (["report"], "name at least one report"),
+    (["report", "--format", "xml", "x.json"], "--format takes text or json"),
+    (["report", "--baseline"], "--baseline needs a value"),
+    (["report", "--bogus", "x.json"], "unknown option '--bogus'"),
+    (["dashboard", "--format", "png"], "--format takes simple or grafana"),
+    (["dashboard", "--format"], "--format needs a value"),
+    (["dashboard", "extra"], "unexpected argument 'extra'"),
+    (["dashboard", "--report", "/nonexistent/report.json"], "No such file"),
+]
+
+
+def test_bad_arguments():
+    for args, message in BAD_ARGUMENTS:
+        out, err = poolwatch(*args, expect=2)
+        check_in(message, err, "poolwatch %s" % " ".join(args))
+        check_eq(out, "", "nothing on stdout for poolwatch %s" % " ".join(args))
+
+
+def test_help_and_version():
+    out, _ = poolwatch("--help")
+    for command in ("run", "report", "dashboard"):
+        check_in(command, out, "--help lists the commands")
+    for name in ("POOLWATCH_OUTPUT_DIR", "POOLWATCH_STACK_DEPTH", "POOLWATCH_LIBRARY"):
+        check_in(name, out, "--help lists the variables")
+    check_in("default: 32", out, "--help shows defaults")
+    run_help, _ = poolwatch("run", "--help")
+    same, _ = poolwatch("help", "run")
+    check_eq(same, run_help, "help run")
+    for flag in ("--output DIR", "--exitcode N", "--depth N", "--quiet", "--threshold DURATION"):
+        check_in(flag, run_help, "run --help lists its flags")
+    check_eq(len(re.findall(r"^        default: ", run_help, re.M)), len(run_flags(run_help)),
+             "every run option shows its default")
+    poolwatch("report", "--help")
+    poolwatch("dashboard", "-h")
+    out, _ = poolwatch("--version")
+    check(re.fullmatch(r"poolwatch \d+\.\d+\.\d+\n", out), "--version: %r" % out)
+
+
+def run_flags(run_help):
+    return re.findall(r"^  (--[a-z-]+)", run_help, re.M)
+
+
+def test_manpage_lists_every_option():
+    path = os.path.join(ARGS.source_dir, "tools", "poolwatch.1")
+    with open(path) as f:
+        page = f.read()
+    plain = page.replace("\\-", "-")
+    run_help, _ = poolwatch("run", "--help")
+    for flag in run_flags(run_help):
+        if flag != "--help":
+            check_in(flag, plain, "poolwatch.1 documents the run flag")
+    main_help, _ = poolwatch("--help")
+    for name in set(re.findall(r"^  (POOLWATCH_[A-Z_]+)", main_help, re.M)):
+        check_in(".B " + name + "\n", page, "poolwatch.1 documents the variable")
+    version, _ = poolwatch("--version")
+    check_in('"%s"' % version.strip(), page.splitlines()[0], "poolwatch.1's .TH version")
+    groff = shutil.which("groff")
+    if groff:
+        proc = subprocess.run([groff, "-man", "-ww", "-z", "-Tutf8", path],
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        check_eq(proc.stderr, "", "groff warnings")
+
+
+# ---- run ----
+
+class RunDir:
+    """A scratch directory for one run test, removed afterwards."""
+
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="poolwatch-test.")
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def fake_run(out_dir, *actions, options=(), expect=0, env=None):
+    run_env = {"POOLWATCH_LIBRARY": ARGS.preload_stub}
+    run_env.update(env or {})
+    args = ["run", "--output", out_dir] + list(options) + ["--", FAKE_PROGRAM, FIXTURES]
+    return poolwatch(*(args + list(actions)), env=run_env, expect=expect)
+
+
+def saved_env(out_dir):
+    with open(os.path.join(out_dir, "env.txt")) as f:
+        return dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+
+
+def test_run_static_binary_fails_closed():
+    check(ARGS.static_program, "needs --static-program")
+    with RunDir() as tmp:
+        # The library found by default: the one built beside the command.
+        _, err = poolwatch("run", "--output", tmp, "--", ARGS.static_program, expect=2)
+        check_in("no report from %s: the library did not load (static binary? setuid?)"
+                 % ARGS.static_program, err, "fail-closed message")
+        check_in("is for programs that use PostgreSQL", err, "says what run is for")
+
+
+def test_run_program_not_found():
+    with RunDir() as tmp:
+        _, err = poolwatch("run", "--output", tmp, "--", "/nonexistent/program",
+                           env={"POOLWATCH_LIBRARY": ARGS.preload_stub}, expect=127)
+        check_in("cannot run /nonexistent/program: No such file or directory", err, "message")
+        check("no report" not in err, "a program that never ran is not a missing report")
+
+
+def test_run_library_missing():
+    _, err = poolwatch("run", "--", "true", env={"POOLWATCH_LIBRARY": "/nonexistent/lib.so"},
+                       expect=2)
+    check_in("POOLWATCH_LIBRARY=/nonexistent/lib.so", err, "message")
+
+
+def test_run_passes_environment():
+    with RunDir() as tmp:
+        preload = "/already/preloaded.so"
+        fake_run(tmp, "env", "report", "clean.json",
+                 options=["--depth", "7", "--threshold=30s", "--quiet", "--exitcode", "3"],
+                 env={"LD_PRELOAD": preload, "POOLWATCH_POOL_SIZE": "9",
+                      "POOLWATCH_EXITCODE": "4"})
+        env = saved_env(tmp)
+        stub = os.path.realpath(ARGS.preload_stub)
+        check_eq(env["LD_PRELOAD"], stub + ":" + preload, "library prepended to LD_PRELOAD")
+        check_eq(env["POOLWATCH_STACK_DEPTH"], "7", "--depth")
+        check_eq(env["POOLWATCH_LEAK_THRESHOLD"], "30s", "--threshold=")
+        check_eq(env["POOLWATCH_QUIET"], "1", "--quiet")
+        check_eq(env["POOLWATCH_POOL_SIZE"], "9", "a variable already set is kept")
+        check_eq(env["POOLWATCH_OUTPUT_DIR"], os.path.realpath(tmp), "output dir, absolute")
+        check("POOLWATCH_EXITCODE" not in env, "the gate's exit code is not passed on")
+
+
+def test_run_summary_and_exitcode():
+    with RunDir() as tmp:
+        _, err = fake_run(tmp, "report", "run1/poolwatch-101.json", "child",
+                          "run1/poolwatch-102.json", "exit", "0",
+                          options=["--exitcode", "23"], expect=23)
+        check_in("2 processes reported 4 leaked connections, 1 leaked checkout, 2 findings, "
+                 "1 suppressed", err, "summary")
+        check_in("process 101 /srv/app/bin/orders: 2 leaked connections", err, "process line")
+        check_in("poolwatch-", err, "points to the files")
+        check_in("reports in %s" % os.path.realpath(tmp), err, "names the directory")
+    with RunDir() as tmp:
+        # Without --exitcode the program's own status stands, leaks or not.
+        fake_run(tmp, "report", "run1/poolwatch-101.json", "exit", "5", expect=5)
+    with RunDir() as tmp:
+        fake_run(tmp, "report", "clean.json", "exit", "0", options=["--exitcode", "23"])
+    with RunDir() as tmp:
+        # POOLWATCH_EXITCODE in the environment is the gate's default.
+        fake_run(tmp, "report", "run1/poolwatch-101.json", env={"POOLWATCH_EXITCODE": "9"},
+                 expect=9)
+
+
+def test_run_killed_program():
+    with RunDir() as tmp:
+        _, err = fake_run(tmp, "report", "clean.json", "kill", "TERM",
+                          expect=128 + signal.SIGTERM)
+        check_in("killed by signal %d" % signal.SIGTERM, err, "says it was killed")
+
+
+def test_run_no_report_from_successful_program():
+    with RunDir() as tmp:
+        _, err = fake_run(tmp, "exit", "0", expect=2)
+        check_in("no report from %s" % FAKE_PROGRAM, err, "fail closed")
+        check_in("reports were expected in %s" % os.path.realpath(tmp), err, "names the directory")
+    with RunDir() as tmp:
+        # A directory made for the run is not left behind empty.
+        poolwatch("run", "--", FAKE_PROGRAM, FIXTURES, "exit", "0",
+                  env={"POOLWATCH_LIBRARY": ARGS.preload_stub, "TMPDIR": tmp}, expect=2)
+        check_eq(os.listdir(tmp), [], "nothing left in $TMPDIR")
+
+
+def test_run_unreadable_report():
+    with RunDir() as tmp:
+        _, err = fake_run(tmp, "garbage", "exit", "0", expect=2)
+        check_in("not valid JSON", err, "names the problem")
+        check_in("1 report could not be read", err, "counts it")
+
+
+def test_run_ignores_old_reports():
+    with RunDir() as tmp:
+        shutil.copy(fixture("run1", "poolwatch-101.json"), os.path.join(tmp, "poolwatch-1.json"))
+        _, err = fake_run(tmp, "report", "clean.json", options=["--exitcode", "23"])
+        check_in("1 process reported 0 leaked connections", err, "only this run's report")
+
+
+def test_run_program_changes_directory():
+    with RunDir() as tmp:
+        cwd = os.getcwd()
+        os.chdir(tmp)
+        try:
+            fake_run("out", "chdir", "report", "clean.json")
+        finally:
+            os.chdir(cwd)
+        check(os.path.exists(os.path.join(tmp, "out")), "relative --output made absolute")
+
+
+def test_run_default_output_dir():
+    with RunDir() as tmp:
+        _, err = poolwatch("run", "--", FAKE_PROGRAM, FIXTURES, "report", "clean.json",
+                           env={"POOLWATCH_LIBRARY": ARGS.preload_stub, "TMPDIR": tmp})
+        made = [d for d in os.listdir(tmp) if d.startswith("poolwatch.")]
+        check_eq(len(made), 1, "one new directory under $TMPDIR")
+        check_in(os.path.join(os.path.realpath(tmp), made[0]), err, "its path is printed")
+        check_eq(os.stat(os.path.join(tmp, made[0])).st_mode & 0o777, 0o700, "private")
+    with RunDir() as tmp:
+        # POOLWATCH_OUTPUT_DIR from the environment is the default instead.
+        out_dir = os.path.join(tmp, "from-env")
+        poolwatch("run", FAKE_PROGRAM, FIXTURES, "report", "clean.json",
+                  env={"POOLWATCH_LIBRARY": ARGS.preload_stub, "POOLWATCH_OUTPUT_DIR": out_dir})
+        check(os.listdir(out_dir), "reports went to POOLWATCH_OUTPUT_DIR")
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--poolwatch", required=True)
+    parser.add_argument("--source-dir", required=True)
+    parser.add_argument("--static-program")
+    parser.add_argument("--preload-stub")
+    parser.add_argument("case")
+    ARGS = parser.parse_args()
+    test = globals().get("test_" + ARGS.case)
+    if not test:
+        print("no test case %s" % ARGS.case, file=sys.stderr)
+        return 2
+    try:
+        test()
+    except Failure as failure:
+        print("FAIL tool_%s: %s" % (ARGS.case, failure), file=sys.stderr)
+        return 1
+    print("PASS tool_%s" % ARGS.case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

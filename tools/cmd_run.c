@@ -1,0 +1,501 @@
+/* `poolwatch run`: runs a program with the library preloaded, then reads
+ * every report it and its children wrote and acts as a CI gate. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "library_path.h"
+#include "options.h"
+#include "report_load.h"
+#include "report_text.h"
+
+/* Per-process lines in the summary; the rest are in the files. */
+#define MAX_PROCESS_LINES 10
+
+typedef struct run_args {
+  const char **values;    /* by position in pw__option_table; NULL: not given */
+  long exitcode;          /* -1: the program's own status */
+  const char *output_dir; /* NULL: a new temporary directory */
+  char **program;         /* PROGRAM ARGS..., NULL-terminated */
+} run_args;
+
+static void print_run_help(FILE *out) {
+  fputs("Usage: poolwatch run [OPTIONS] [--] PROGRAM [ARGS...]\n"
+        "\n"
+        "Runs PROGRAM with libpoolwatch.so preloaded (prepended to LD_PRELOAD), so\n"
+        "PROGRAM and every process it starts write a report when they exit. Then\n"
+        "reads those reports and prints a short summary on stderr.\n"
+        "\n"
+        "It is meant for programs that use PostgreSQL through libpq: a process that\n"
+        "never does writes no report, and when no process wrote one, `run` fails\n"
+        "(the library did not load: a static or setuid binary).\n"
+        "\n"
+        "Options (each sets the variable in brackets; an option not given keeps\n"
+        "the variable's value from the environment):\n",
+        out);
+  for (size_t i = 0; i < pw__option_count; i++) {
+    const pw__option *opt = &pw__option_table[i];
+    if (!opt->flag) continue;
+    const char *default_text = opt->default_text;
+    if (strcmp(opt->name, "POOLWATCH_OUTPUT_DIR") == 0)
+      default_text = "a new directory under $TMPDIR or /tmp, printed at the end";
+    else if (strcmp(opt->name, "POOLWATCH_EXITCODE") == 0)
+      default_text = "the program's own status";
+    char usage[64];
+    snprintf(usage, sizeof(usage), "%s%s%s", opt->flag, opt->metavar ? " " : "",
+             opt->metavar ? opt->metavar : "");
+    fprintf(out, "  %-24s [%s]\n        %s\n        default: %s\n", usage, opt->name,
+            opt->description, default_text);
+  }
+  fputs("  -h, --help\n"
+        "        show this help\n"
+        "\n"
+        "--exitcode applies to every report: the status is N when any process left\n"
+        "unsuppressed leaks. The library's own POOLWATCH_EXITCODE is not passed on,\n"
+        "so the program and its children behave as without poolwatch.\n"
+        "\n"
+        "Exit status: the program's own (128+N when killed by signal N); N of\n"
+        "--exitcode when leaks remain; 2 when no report appeared, a report could\n"
+        "not be read, or the arguments are wrong; 126 or 127 when PROGRAM could\n"
+        "not be started. Processes PROGRAM leaves running in the background report\n"
+        "when they exit, after this summary.\n"
+        "\n"
+        "Environment: POOLWATCH_LIBRARY, the library to preload (default: the one\n"
+        "installed or built beside this command).\n",
+        out);
+}
+
+static bool valid_value(const pw__option *opt, const char *value) {
+  long l;
+  double d;
+  switch (opt->kind) {
+    case PW__OPTION_INT: return pw__parse_long(value, opt->min, opt->max, &l);
+    case PW__OPTION_DURATION: return pw__parse_duration(value, &d);
+    case PW__OPTION_PATH: return *value != '\0';
+    case PW__OPTION_BOOL: return true;
+  }
+  return false;
+}
+
+static int bad_value(const pw__option *opt, const char *value) {
+  switch (opt->kind) {
+    case PW__OPTION_INT:
+      return cli_usage_error("run", "%s takes a whole number from %ld to %ld, not '%s'",
+                             opt->flag, opt->min, opt->max, value);
+    case PW__OPTION_DURATION:
+      return cli_usage_error("run", "%s takes a positive duration such as 250ms, 30s or 5m, not '%s'",
+                             opt->flag, value);
+    default:
+      return cli_usage_error("run", "%s needs a non-empty value", opt->flag);
+  }
+}
+
+/* Returns -1 when parsed, else the exit status to return at once. */
+static int parse_args(int argc, char **argv, run_args *args) {
+  memset(args, 0, sizeof(*args));
+  args->exitcode = -1;
+  args->values = calloc(pw__option_count, sizeof(char *));
+  if (!args->values) {
+    cli_error("out of memory");
+    return EXIT_TROUBLE;
+  }
+  /* The gate's defaults are the variables, as for every other option. */
+  const char *env = getenv("POOLWATCH_EXITCODE");
+  if (env && *env && !pw__parse_long(env, 0, 255, &args->exitcode)) {
+    cli_error("warning: POOLWATCH_EXITCODE='%s' is not a whole number from 0 to 255; ignoring it", env);
+    args->exitcode = -1;
+  }
+  env = getenv("POOLWATCH_OUTPUT_DIR");
+  if (env && *env) args->output_dir = env;
+
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--") == 0) {
+      i++;
+      break;
+    }
+    if (cli_is_help(arg)) {
+      print_run_help(stdout);
+      return 0;
+    }
+    if (arg[0] != '-' || arg[1] == '\0') break;
+    size_t opt_index = 0;
+    const char *value = NULL;
+    int taken = 0;
+    for (; opt_index < pw__option_count; opt_index++) {
+      const pw__option *opt = &pw__option_table[opt_index];
+      if (!opt->flag) continue;
+      if (opt->kind == PW__OPTION_BOOL) {
+        if (strcmp(arg, opt->flag) == 0) {
+          value = "1";
+          taken = 1;
+          break;
+        }
+        size_t len = strlen(opt->flag);
+        if (strncmp(arg, opt->flag, len) == 0 && arg[len] == '=')
+          return cli_usage_error("run", "%s takes no value", opt->flag);
+        continue;
+      }
+      taken = cli_option_value(argc, argv, &i, "run", opt->flag, &value);
+      if (taken) break;
+    }
+    if (taken < 0) return EXIT_TROUBLE;
+    if (!taken) return cli_usage_error("run", "unknown option '%s'", arg);
+    const pw__option *opt = &pw__option_table[opt_index];
+    if (!valid_value(opt, value)) return bad_value(opt, value);
+    if (strcmp(opt->name, "POOLWATCH_EXITCODE") == 0)
+      pw__parse_long(value, opt->min, opt->max, &args->exitcode);
+    else if (strcmp(opt->name, "POOLWATCH_OUTPUT_DIR") == 0)
+      args->output_dir = value;
+    else
+      args->values[opt_index] = value;
+  }
+  if (i >= argc) return cli_usage_error("run", "name the PROGRAM to run");
+  args->program = argv + i;
+  return -1;
+}
+
+/* mkdir -p: the library would create a missing directory too, but `run`
+ * must know where the reports go before the program starts. */
+static bool make_directories(const char *path) {
+  char *copy = strdup(path);
+  if (!copy) return false;
+  bool ok = true;
+  for (char *p = copy + 1; ok; p++) {
+    if (*p != '/' && *p != '\0') continue;
+    char saved = *p;
+    *p = '\0';
+    if (mkdir(copy, 0777) != 0 && errno != EEXIST) ok = false;
+    *p = saved;
+    if (!saved) break;
+  }
+  struct stat st;
+  if (ok && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) {
+    if (errno == 0) errno = ENOTDIR;
+    ok = false;
+  }
+  free(copy);
+  return ok;
+}
+
+/* The absolute output directory (to free), created if needed. Absolute,
+ * because the program may change its working directory before it exits. */
+static char *prepare_output_dir(const char *requested) {
+  if (requested) {
+    errno = 0;
+    if (!make_directories(requested)) {
+      cli_error("cannot create the output directory %s: %s", requested, strerror(errno));
+      return NULL;
+    }
+    char *dir = realpath(requested, NULL);
+    if (!dir) cli_error("%s: %s", requested, strerror(errno));
+    return dir;
+  }
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !*tmp) tmp = "/tmp";
+  pw__buf path;
+  pw__buf_init(&path);
+  pw__buf_printf(&path, "%s/poolwatch.XXXXXX", tmp);
+  if (!path.data || !mkdtemp(path.data)) {
+    cli_error("cannot create a directory under %s: %s", tmp, strerror(errno));
+    pw__buf_free(&path);
+    return NULL;
+  }
+  char *dir = realpath(path.data, NULL);
+  pw__buf_free(&path);
+  return dir;
+}
+
+/* Reports already in the directory before the run, so that a reused
+ * directory's old reports are not taken for this run's. A report rewritten
+ * by a process with a reused pid gets a new inode (the library renames a
+ * new file into place), so it counts as new. */
+typedef struct old_report {
+  char *name;
+  dev_t dev;
+  ino_t ino;
+  struct timespec mtime;
+} old_report;
+
+typedef struct old_reports {
+  old_report *list;
+  long count;
+} old_reports;
+
+static bool stat_report(const char *dir, const char *name, struct stat *st) {
+  pw__buf path;
+  pw__buf_init(&path);
+  pw__buf_printf(&path, "%s/%s", dir, name);
+  bool ok = path.data && stat(path.data, st) == 0;
+  pw__buf_free(&path);
+  return ok;
+}
+
+static void remember_old_reports(const char *dir, old_reports *old) {
+  memset(old, 0, sizeof(*old));
+  char **names;
+  long count = report_list_dir(dir, &names);
+  if (count <= 0) return;
+  old->list = calloc((size_t)count, sizeof(old_report));
+  for (long i = 0; old->list && i < count; i++) {
+    struct stat st;
+    if (!stat_report(dir, names[i], &st)) continue;
+    old_report *o = &old->list[old->count++];
+    o->name = names[i];
+    names[i] = NULL;
+    o->dev = st.st_dev;
+    o->ino = st.st_ino;
+    o->mtime = st.st_mtim;
+  }
+  report_free_names(names, count);
+}
+
+static bool is_old_report(const old_reports *old, const char *dir, const char *name) {
+  struct stat st;
+  if (!stat_report(dir, name, &st)) return false;
+  for (long i = 0; i < old->count; i++) {
+    const old_report *o = &old->list[i];
+    if (strcmp(o->name, name) == 0 && o->dev == st.st_dev && o->ino == st.st_ino &&
+        o->mtime.tv_sec == st.st_mtim.tv_sec && o->mtime.tv_nsec == st.st_mtim.tv_nsec)
+      return true;
+  }
+  return false;
+}
+
+static void free_old_reports(old_reports *old) {
+  for (long i = 0; i < old->count; i++) free(old->list[i].name);
+  free(old->list);
+}
+
+static bool set_environment(const run_args *args, const char *library, const char *output_dir) {
+  for (size_t i = 0; i < pw__option_count; i++) {
+    if (args->values[i] && setenv(pw__option_table[i].name, args->values[i], 1) != 0) return false;
+  }
+  if (setenv("POOLWATCH_OUTPUT_DIR", output_dir, 1) != 0) return false;
+  /* `run` is the gate: the program's own exit status stays its own. */
+  unsetenv("POOLWATCH_EXITCODE");
+  const char *preload = getenv("LD_PRELOAD");
+  pw__buf value;
+  pw__buf_init(&value);
+  pw__buf_puts(&value, library);
+  if (preload && *preload) pw__buf_printf(&value, ":%s", preload);
+  bool ok = value.data && setenv("LD_PRELOAD", value.data, 1) == 0;
+  pw__buf_free(&value);
+  return ok;
+}
+
+/* The program's pid while it runs, for forwarding termination requests. */
+static volatile sig_atomic_t running_child;
+
+static void forward_signal(int sig) {
+  if (running_child > 0) kill((pid_t)running_child, sig);
+}
+
+/* Runs the program and returns its exit status as a shell reports it, or
+ * -1 (after a message) when it could not be started; *EXEC_ERRNO then says
+ * why. *KILLED_BY is the signal that killed it, if one did. While it runs, Ctrl-C and Ctrl-\ reach it (it shares the terminal's
+ * process group) but not `run`, which must still read the reports; a
+ * SIGTERM or SIGHUP sent to `run` is passed on to it. */
+static int run_program(char **program, int *exec_errno, int *killed_by) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    cli_error("cannot run %s: %s", program[0], strerror(errno));
+    return -1;
+  }
+  struct sigaction ignore = {.sa_handler = SIG_IGN}, forward = {.sa_handler = forward_signal};
+  struct sigaction old_int, old_quit, old_term, old_hup;
+  sigemptyset(&ignore.sa_mask);
+  sigemptyset(&forward.sa_mask);
+  sigaction(SIGINT, &ignore, &old_int);
+  sigaction(SIGQUIT, &ignore, &old_quit);
+  sigaction(SIGTERM, &forward, &old_term);
+  sigaction(SIGHUP, &forward, &old_hup);
+  fflush(NULL);
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    close(pipe_fds[0]);
+    execvp(program[0], program);
+    int err = errno;
+    ssize_t ignored = write(pipe_fds[1], &err, sizeof(err));
+    (void)ignored;
+    _exit(127);
+  }
+  int status = -1;
+  if (pid < 0) {
+    cli_error("cannot run %s: %s", program[0], strerror(errno));
+    close(pipe_fds[0]);
+  } else {
+    running_child = pid;
+    close(pipe_fds[1]);
+    pipe_fds[1] = -1;
+    int err = 0;
+    ssize_t n;
+    while ((n = read(pipe_fds[0], &err, sizeof(err))) < 0 && errno == EINTR) {
+    }
+    close(pipe_fds[0]);
+    int wstatus = 0;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    running_child = 0;
+    if (n == (ssize_t)sizeof(err)) {
+      *exec_errno = err;
+      cli_error("cannot run %s: %s", program[0], strerror(err));
+    } else if (WIFEXITED(wstatus)) {
+      status = WEXITSTATUS(wstatus);
+    } else if (WIFSIGNALED(wstatus)) {
+      status = 128 + WTERMSIG(wstatus);
+      *killed_by = WTERMSIG(wstatus);
+      cli_error("%s was killed by signal %d (%s)", program[0], WTERMSIG(wstatus),
+                strsignal(WTERMSIG(wstatus)));
+    }
+  }
+  if (pipe_fds[1] >= 0) close(pipe_fds[1]);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGQUIT, &old_quit, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGHUP, &old_hup, NULL);
+  return status;
+}
+
+/* Reads this run's reports into SET; returns how many could not be read. */
+static long read_new_reports(const char *dir, const old_reports *old, report_set *set) {
+  char **names;
+  long count = report_list_dir(dir, &names);
+  if (count < 0) {
+    cli_error("cannot read %s: %s", dir, strerror(errno));
+    return 1;
+  }
+  long failed = 0;
+  for (long i = 0; i < count; i++) {
+    if (is_old_report(old, dir, names[i])) continue;
+    pw__buf path;
+    pw__buf_init(&path);
+    pw__buf_printf(&path, "%s/%s", dir, names[i]);
+    if (!path.data || !report_set_add_file(set, path.data)) failed++;
+    pw__buf_free(&path);
+  }
+  report_free_names(names, count);
+  return failed;
+}
+
+static void print_process_lines(const report_set *set) {
+  size_t i;
+  json_t *p;
+  int printed = 0, left = 0;
+  json_array_foreach(set->processes, i, p) {
+    const json_t *s = json_object_get(p, "summary");
+    long long connections = report_int(s, "leaked_connections", 0);
+    long long checkouts = report_int(s, "leaked_checkouts", 0);
+    long long findings = report_int(s, "findings", 0);
+    if (connections + checkouts + findings == 0) continue;
+    if (printed == MAX_PROCESS_LINES) {
+      left++;
+      continue;
+    }
+    printed++;
+    const char *program = report_string(p, "program");
+    const char *file = report_string(p, "file");
+    fprintf(stderr, "poolwatch:   process %lld %s: ", report_int(p, "pid", -1), program ? program : "?");
+    report_print_count(stderr, connections, "leaked connection", "leaked connections");
+    fputs(", ", stderr);
+    report_print_count(stderr, checkouts, "leaked checkout", "leaked checkouts");
+    fputs(", ", stderr);
+    report_print_count(stderr, findings, "finding", "findings");
+    /* The text report sits beside the JSON one. */
+    if (file) {
+      size_t len = strlen(file);
+      fprintf(stderr, " (%.*s.txt)", (int)(len > 5 ? len - 5 : len), file);
+    }
+    fputs("\n", stderr);
+  }
+  if (left) fprintf(stderr, "poolwatch:   and %d more processes with leaks or findings\n", left);
+}
+
+static void print_summary(const report_totals *t, const report_set *set, const char *dir) {
+  fputs("poolwatch: ", stderr);
+  report_print_count(stderr, t->processes, "process", "processes");
+  fputs(" reported ", stderr);
+  report_print_count(stderr, t->leaked_connections, "leaked connection", "leaked connections");
+  fputs(", ", stderr);
+  report_print_count(stderr, t->leaked_checkouts, "leaked checkout", "leaked checkouts");
+  fputs(", ", stderr);
+  report_print_count(stderr, t->findings, "finding", "findings");
+  fprintf(stderr, ", %lld suppressed\n", t->suppressed);
+  print_process_lines(set);
+  fprintf(stderr, "poolwatch: reports in %s (merge them with: poolwatch report %s)\n", dir, dir);
+}
+
+int cmd_run(int argc, char **argv) {
+  run_args args;
+  int status = parse_args(argc, argv, &args);
+  char *library = NULL, *dir = NULL;
+  old_reports old = {NULL, 0};
+  if (status >= 0) goto out;
+  status = EXIT_TROUBLE;
+  if (!(library = find_shim_library())) goto out;
+  if (!(dir = prepare_output_dir(args.output_dir))) goto out;
+  remember_old_reports(dir, &old);
+  if (!set_environment(&args, library, dir)) {
+    cli_error("cannot set the environment: %s", strerror(errno));
+    status = EXIT_TROUBLE;
+    goto out;
+  }
+
+  int exec_errno = 0, killed_by = 0;
+  status = run_program(args.program, &exec_errno, &killed_by);
+  if (status < 0) {
+    status = exec_errno == ENOENT ? 127 : exec_errno ? 126 : EXIT_TROUBLE;
+    goto out;
+  }
+
+  report_set set;
+  if (!report_set_init(&set)) {
+    status = EXIT_TROUBLE;
+    goto out;
+  }
+  long unreadable = read_new_reports(dir, &old, &set);
+  report_totals totals;
+  report_set_totals(&set, &totals);
+  if (totals.processes == 0 && unreadable == 0) {
+    if (killed_by)
+      cli_error("no report from %s: it was killed before any process wrote one", args.program[0]);
+    else
+      cli_error("no report from %s: the library did not load (static binary? setuid?)",
+                args.program[0]);
+    cli_error("`poolwatch run` is for programs that use PostgreSQL: a process that never "
+              "opens a libpq connection or a pool writes no report");
+    /* Leave no empty directories behind in /tmp, one per failed run. */
+    if (args.output_dir || rmdir(dir) != 0) cli_error("reports were expected in %s", dir);
+    status = EXIT_TROUBLE;
+  } else {
+    print_summary(&totals, &set, dir);
+    if (unreadable) {
+      cli_error("%ld %s could not be read", unreadable, unreadable == 1 ? "report" : "reports");
+      status = EXIT_TROUBLE;
+    } else if (args.exitcode >= 0 && totals.leaked_connections + totals.leaked_checkouts > 0) {
+      status = (int)args.exitcode;
+    }
+  }
+  report_set_free(&set);
+out:
+  free(args.values);
+  free_old_reports(&old);
+  free(dir);
+  free(library);
+  return status;
+}
