@@ -144,6 +144,32 @@ static void test_values_that_need_quoting_are_quoted(void **state) {
   free(text);
 }
 
+/* pw__redact_text: free text such as a command-line argument, where only
+ * the secrets are replaced and everything else is kept. */
+static void check_text(const char *text, const char *secret, const char *expected) {
+  check_redacted(pw__redact_text(text), secret, expected);
+}
+
+static void test_text_keeps_all_but_the_password(void **state) {
+  check_text("psql postgresql://app:Xy7secret@db.example:5433/shop -c 'select 1'", "Xy7secret",
+             "psql postgresql://app:***@db.example:5433/shop -c 'select 1'");
+  check_text("host=db password=Xy7secret user=app", "Xy7secret",
+             "host=db password=*** user=app");
+  check_text("host=db password='Xy7 sec ret' user=app", "Xy7 sec ret",
+             "host=db password=*** user=app");
+  check_text("PGPASSWORD=Xy7secret", "Xy7secret", "PGPASSWORD=***");
+  check_text("postgresql://db/shop?sslmode=require&password=Xy7secret&user=app", "Xy7secret",
+             "postgresql://db/shop?sslmode=require&password=***&user=app");
+  check_text("--verbose", "Xy7secret", "--verbose");
+}
+
+static void test_text_uri_password_with_reserved_characters(void **state) {
+  check_text("postgresql://app:Xy7?se=cret@db.example/shop", "Xy7?se=cret",
+             "postgresql://app:***@db.example/shop");
+  check_text("postgresql://app:Xy7#secret@db.example/shop", "Xy7#secret",
+             "postgresql://app:***@db.example/shop");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_conninfo_keywords),
@@ -162,6 +188,8 @@ int main(void) {
     cmocka_unit_test(test_keyword_arrays_expand_dbname),
     cmocka_unit_test(test_login_arguments),
     cmocka_unit_test(test_values_that_need_quoting_are_quoted),
+    cmocka_unit_test(test_text_keeps_all_but_the_password),
+    cmocka_unit_test(test_text_uri_password_with_reserved_characters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
