@@ -47,8 +47,12 @@ static double percentile(const pw__histogram *h, uint64_t count, uint64_t max_ns
   for (int b = 0; b < PW__HISTOGRAM_BUCKETS; b++) {
     seen += atomic_load_explicit(&h->buckets[b], memory_order_relaxed);
     if (seen >= rank) {
+      /* The bucket's middle: within half a bucket (6.25%) of any value
+       * in it. */
       uint64_t upper = pw__histogram_bucket_upper(b);
-      return (double)(upper < max_ns ? upper : max_ns) / 1e9;
+      uint64_t lower = b ? pw__histogram_bucket_upper(b - 1) + 1 : 0;
+      uint64_t middle = lower + (upper - lower) / 2;
+      return (double)(middle < max_ns ? middle : max_ns) / 1e9;
     }
   }
   return (double)max_ns / 1e9;

@@ -1,6 +1,6 @@
 /* A lock-free distribution of durations: exact count, sum and max, plus
- * log-linear buckets (8 per power of two, so a percentile is within 9% of
- * the true value) that threads update with relaxed atomics. */
+ * log-linear buckets (8 per power of two; a percentile is the middle of
+ * its bucket, within 6.25% of the true value) that threads update with relaxed atomics. */
 #ifndef POOLWATCH_HISTOGRAM_H
 #define POOLWATCH_HISTOGRAM_H
 

@@ -22,8 +22,8 @@ static void sample(pw__buf *out, const char *name, const pw__pool *p, double val
 
 static void histogram(pw__buf *out, const char *name, const pw__pool *p, const pw__histogram *h) {
   /* Cumulative buckets come from the fine log-linear ones; a boundary
-   * falls inside a fine bucket at most 9% wide, which is counted below
-   * only if it lies wholly under the bound. */
+   * falls inside a fine bucket at most 12.5% wide, which is counted
+   * below only if it lies wholly under the bound. */
   for (size_t b = 0; b < BUCKET_COUNT; b++) {
     pw__buf_printf(out, "%s_bucket", name);
     label(out, p);

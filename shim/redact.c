@@ -10,7 +10,7 @@
 
 /* The fields worth showing, collected from whichever form was used. */
 typedef struct fields {
-  char host[128], port[16], dbname[128], user[128];
+  char host[128], port[16], dbname[128], user[128], application_name[64];
   bool password;
 } fields;
 
@@ -31,6 +31,8 @@ static void take(fields *f, const char *key, size_t key_len, const char *value, 
   else if (KEY_IS("port")) set(f->port, sizeof(f->port), value, n);
   else if (KEY_IS("dbname")) set(f->dbname, sizeof(f->dbname), value, n);
   else if (KEY_IS("user")) set(f->user, sizeof(f->user), value, n);
+  else if (KEY_IS("application_name"))
+    set(f->application_name, sizeof(f->application_name), value, n);
   else if (KEY_IS("password")) f->password = n > 0;
 #undef KEY_IS
 }
@@ -64,14 +66,16 @@ static void parse_keywords(fields *f, const char *p) {
 /* postgresql://[user[:password]@][host][:port][,...][/dbname][?k=v&...] */
 static void parse_uri(fields *f, const char *uri) {
   const char *p = strstr(uri, "://") + 3;
-  const char *end_authority = p + strcspn(p, "/?");
-  const char *at = memchr(p, '@', (size_t)(end_authority - p));
+  /* Like libpq, look for the credentials' '@' up to the first '/': a
+   * password may hold '?', '#' or '='. */
+  const char *at = memchr(p, '@', strcspn(p, "/"));
   if (at) {
     const char *colon = memchr(p, ':', (size_t)(at - p));
     set(f->user, sizeof(f->user), p, (size_t)((colon ? colon : at) - p));
     if (colon && at > colon + 1) f->password = true;
     p = at + 1;
   }
+  const char *end_authority = p + strcspn(p, "/?");
   const char *hosts_end = end_authority;
   /* The port follows the last colon outside an [IPv6] literal. */
   const char *colon = NULL;
@@ -110,9 +114,9 @@ static char *format(const fields *f) {
   pw__buf b;
   pw__buf_init(&b);
   pw__buf_puts(&b, ""); /* an empty description is "", not NULL */
-  const char *names[] = {"host", "port", "dbname", "user"};
-  const char *values[] = {f->host, f->port, f->dbname, f->user};
-  for (int i = 0; i < 4; i++) {
+  const char *names[] = {"host", "port", "dbname", "user", "application_name"};
+  const char *values[] = {f->host, f->port, f->dbname, f->user, f->application_name};
+  for (int i = 0; i < 5; i++) {
     if (!values[i][0]) continue;
     bool plain = strcspn(values[i], " '\\") == strlen(values[i]);
     pw__buf_printf(&b, b.len ? " %s=" : "%s=", names[i]);
@@ -201,8 +205,7 @@ char *pw__redact_text(const char *text) {
     }
     if (strncmp(p, "://", 3) == 0) {
       const char *authority = p + 3;
-      size_t len = strcspn(authority, "/?# ");
-      const char *at = memchr(authority, '@', len);
+      const char *at = memchr(authority, '@', strcspn(authority, "/ "));
       const char *colon = at ? memchr(authority, ':', (size_t)(at - authority)) : NULL;
       if (colon) {
         pw__buf_append(&b, p, (size_t)(colon + 1 - p));

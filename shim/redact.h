@@ -1,5 +1,5 @@
 /* Connection descriptions for reports, with secrets removed. Only host,
- * port, dbname and user are kept; a password, wherever it was given,
+ * port, dbname, user and application_name are kept; a password, wherever it was given,
  * shows as password=*** and never reaches any output. */
 #ifndef POOLWATCH_REDACT_H
 #define POOLWATCH_REDACT_H

@@ -208,6 +208,7 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
       .conn = conn, .pool = pool, .stack = stack, .opened_ns = start_ns,
       .opened_wall_ns = pw__wall_ns(), .connect_start_ns = start_ns,
       .blocking_ns = blocking ? end_ns - start_ns : 0,
+      .connect_ns = state == PW__CONNECTED ? end_ns - start_ns : 0,
       .thread = thread_id(), .state = state, .conninfo = conninfo,
     };
     shard *sh = shard_of(conn);
@@ -239,6 +240,7 @@ void pw__conn_connect_done(const void *conn, bool ok, uint64_t end_ns) {
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e && e->r.state == PW__CONNECTING && !e->r.inherited) {
     e->r.state = ok ? PW__CONNECTED : PW__FAILED;
+    e->r.connect_ns = ok ? end_ns - e->r.connect_start_ns : 0;
     pool = e->r.pool;
     start = e->r.connect_start_ns;
   }
@@ -266,6 +268,7 @@ void pw__conn_reset(const void *conn, pw__connect_state state, uint64_t start_ns
     before = e->r.state;
     e->r.state = state;
     e->r.connect_start_ns = start_ns;
+    e->r.connect_ns = state == PW__CONNECTED ? end_ns - start_ns : 0;
   }
   pthread_mutex_unlock(&sh->lock);
   if (!pool) return;
@@ -326,13 +329,14 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
   conn_entry *e;
   pw__pool *from = NULL;
   bool connected = false;
-  uint64_t waited = 0;
+  uint64_t waited = 0, connect_ns = 0;
   pthread_mutex_lock(&sh->lock);
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e && !e->r.inherited && e->r.pool != pool) {
     from = e->r.pool;
     connected = e->r.state == PW__CONNECTED;
     waited = e->r.blocking_ns;
+    connect_ns = e->r.connect_ns;
     e->r.pool = pool;
   }
   pthread_mutex_unlock(&sh->lock);
@@ -344,8 +348,8 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
     if (connected) {
       atomic_fetch_sub_explicit(&from->size, 1, memory_order_relaxed);
       pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-      pw__histogram_unrecord(&from->connect, waited);
-      pw__histogram_record(&pool->connect, waited);
+      pw__histogram_unrecord(&from->connect, connect_ns);
+      pw__histogram_record(&pool->connect, connect_ns);
     }
     if (waited) pw__histogram_unrecord(&from->wait, waited);
     atomic_fetch_sub_explicit(&from->connects, 1, memory_order_relaxed);

@@ -44,6 +44,7 @@ typedef struct pw__conn_record {
   uint64_t opened_wall_ns; /* realtime */
   uint64_t connect_start_ns;
   uint64_t blocking_ns;    /* time the program waited in a blocking connect */
+  uint64_t connect_ns;     /* connect time as recorded, once connected */
   pid_t thread;
   pw__connect_state state;
   bool inherited;          /* opened by the parent before fork() */

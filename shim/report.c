@@ -150,6 +150,12 @@ static bool add_group(pw__report *r, size_t *cap, pw__leak_group g) {
   return true;
 }
 
+static pw__pool_report *pool_report_of(pw__report *r, const pw__pool *pool) {
+  for (size_t i = 0; i < r->pool_count; i++)
+    if (r->pools[i].pool == pool) return &r->pools[i];
+  return NULL;
+}
+
 static void group_leaks(pw__report *r, const pw__suppressions *suppressions) {
   pw__snapshot *s = &r->snapshot;
   size_t cap = 0;
@@ -196,10 +202,14 @@ static void group_leaks(pw__report *r, const pw__suppressions *suppressions) {
       continue;
     }
     r->leak_groups++;
-    if (g->checkout)
+    pw__pool_report *pr = pool_report_of(r, g->pool);
+    if (g->checkout) {
       r->leaked_checkouts += g->count;
-    else
+      if (pr) pr->leaked_checkouts += g->count;
+    } else {
       r->leaked_connections += g->count;
+      if (pr) pr->leaked_connections += g->count;
+    }
   }
   qsort(r->groups, r->group_count, sizeof(*r->groups), compare_groups);
 }
@@ -217,6 +227,7 @@ static void add_pool_not_closed(pw__snapshot *s, pw__pool *p) {
 }
 
 void pw__pool_report_fill(pw__pool_report *pr, pw__pool *p) {
+  memset(pr, 0, sizeof(*pr));
   pr->pool = p;
   pw__pool_metrics_get(p, &pr->metrics);
   pw__histogram_summarize(&p->wait, &pr->wait);

@@ -32,6 +32,7 @@ typedef struct pw__leak_group {
 typedef struct pw__pool_report {
   pw__pool *pool;
   pw__pool_metrics metrics;
+  size_t leaked_connections, leaked_checkouts; /* unsuppressed, at report time */
   pw__distribution wait, hold, connect;
 } pw__pool_report;
 

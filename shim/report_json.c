@@ -68,6 +68,8 @@ void pw__report_pool_json(pw__buf *out, const pw__pool_report *p) {
                  "\"pool.checkedin\": %ld, \"pool.overflow\": %ld, \"pool.wait_time\": ",
                  m->size, m->checked_out, m->checked_in, m->overflow);
   pw__buf_json_double(out, m->wait_time);
+  pw__buf_printf(out, ", \"pool.leaked_connections\": %zu, \"pool.leaked_checkouts\": %zu",
+                 p->leaked_connections, p->leaked_checkouts);
   pw__buf_printf(out, "}, \"peaks\": {\"max_size\": %ld, \"max_checkedout\": %ld}", m->peak_size,
                  m->peak_checked_out);
   pw__buf_printf(out,

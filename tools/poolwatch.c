@@ -1,11 +1,13 @@
 /* The `poolwatch` command: runs a program under the shim, reads and merges
- * leak reports, and prints dashboard configurations. This file dispatches to
- * the subcommands and holds what they share. */
+ * leak reports, prints dashboard configurations and shows a running
+ * process's pools. This file dispatches to the subcommands and holds what
+ * they share. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_top.h"
 #include "options.h"
 
 #ifndef POOLWATCH_VERSION
@@ -24,6 +26,8 @@ static const char usage_text[] =
     "        print, merge and compare poolwatch-PID.json reports\n"
     "  dashboard [--format simple|grafana] [--report FILE|DIR]...\n"
     "        print a dashboard configuration\n"
+    "  top [--once] [--interval DURATION] PID\n"
+    "        show the pools of a process running with POOLWATCH_LIVE=1 as they change\n"
     "  help [COMMAND]   show this help, or a command's\n"
     "  --version        show the version\n"
     "\n"
@@ -94,6 +98,7 @@ static const command commands[] = {
   {"run", cmd_run},
   {"report", cmd_report},
   {"dashboard", cmd_dashboard},
+  {"top", cmd_top},
 };
 
 static const command *find_command(const char *name) {

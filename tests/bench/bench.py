@@ -65,9 +65,9 @@ class Runner:
 class Row:
     """One line of the table. KIND: 'time' (lower is better) or 'rate'."""
 
-    def __init__(self, name, kind, unit, without, with_, target=None):
+    def __init__(self, name, kind, unit, samples, target=None):
         self.name, self.kind, self.unit = name, kind, unit
-        self.without, self.with_ = without, with_
+        self.without, self.with_ = samples
         self.target = target  # (text, check(row) -> bool)
 
     def a(self):
@@ -89,7 +89,7 @@ class Row:
 
 def fmt(value, unit):
     if unit == "ns":
-        return f"{value:,.0f} ns" if value >= 100 or value <= -100 else f"{value:.1f} ns"
+        return f"{value:,.0f} ns" if abs(value) >= 100 else f"{value:.1f} ns"
     if unit == "ms":
         return f"{value / 1e6:,.2f} ms"
     if unit == "s":
@@ -107,6 +107,7 @@ def pairs(r, pool, threads, frames=0, extra=None):
     return r.ab(measure)
 
 
+# A connect takes milliseconds and varies with the server: more rounds.
 def connects(r):
     count = 30 if r.quick else 100
     def measure(shim):
@@ -140,22 +141,26 @@ def exit_report(r, out_dir):
                 summary = json.load(f)["summary"]
             checked.update(leaked=summary["leaked_checkouts"], groups=summary["leak_groups"])
         return ended - parse(out)["exit_at_ns"]
-    without, with_ = r.ab(measure)
-    return without, with_, checked
+    return r.ab(measure), checked
 
 
 def memory(r, what, n):
-    """Bytes per item: growth of the RSS with the shim minus without."""
+    """Bytes per item: the RSS growth with the shim minus without."""
     def measure(shim):
         out, _ = r.run([f"{r.bin}/pwbench", what, str(n)], shim, {"POOLWATCH_QUIET": "1"})
         v = parse(out)
         return v["bytes"], v["count"]
     without, with_ = r.ab(measure, rounds=3)
     count = with_[0][1]
-    return (statistics.median(b for b, _ in with_) - statistics.median(b for b, _ in without)) / count, count
+    grown = statistics.median(b for b, _ in with_) - statistics.median(b for b, _ in without)
+    return grown / count, count
 
 
 # ---- the table ---------------------------------------------------------------
+
+def load():
+    return os.getloadavg()[0]
+
 
 def machine():
     cpu = "unknown"
@@ -167,7 +172,7 @@ def machine():
     pg = subprocess.run(["pgbench", "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()
     return [f"nproc: {os.cpu_count()}", f"CPU: {cpu}",
             f"kernel: {platform.system()} {platform.release()} {platform.machine()}",
-            f"PostgreSQL client: {pg}", f"python: {platform.python_version()}"]
+            f"PostgreSQL: {pg}"]
 
 
 def table(rows):
@@ -177,78 +182,164 @@ def table(rows):
         lo, hi = row.ratio_range()
         added = row.added()
         added_text = "" if added is None else ("+" if added >= 0 else "") + fmt(added, row.unit)
-        target, met = ("", "")
+        ratio = "—" if row.unit == "s" else f"{row.ratio():.2f} ({lo:.2f}–{hi:.2f})"
+        target = met = ""
         if row.target:
             target, check = row.target
             met = "yes" if check(row) else "NO"
-        ratio = f"{row.ratio():.2f} ({lo:.2f}–{hi:.2f})" if row.unit != "s" else "—"
         lines.append(f"| {row.name} | {fmt(row.a(), row.unit)} | {fmt(row.b(), row.unit)} | "
                      f"{ratio} | {added_text} | {target} | {met} |")
     return lines
 
 
+def benchmark(r):
+    started, load_before = time.monotonic(), load()
+    rows = []
+
+    def add(*a, **k):
+        rows.append(Row(*a, **k))
+        print(f"bench: {rows[-1].name}: ratio {rows[-1].ratio():.2f}", file=sys.stderr, flush=True)
+        return rows[-1]
+
+    print(f"bench: {r.rounds} rounds of {r.seconds} s per workload and side", file=sys.stderr)
+    zdb1 = add("libzdb checkout+checkin, 1 thread (ns/pair)", "time", "ns", pairs(r, "zdb", 1),
+               target=("added ≤ 100 ns", lambda row: row.added() <= 100))
+    add("libzdb checkout+checkin, 2 threads", "time", "ns", pairs(r, "zdb", 2))
+    # As a slowdown (time with ÷ time without), 4 threads may be 25% worse.
+    add("libzdb checkout+checkin, 4 threads", "time", "ns", pairs(r, "zdb", 4),
+        target=("≥ 1-thread ratio ÷ 1.25", lambda row: row.ratio() >= zdb1.ratio() / 1.25))
+    add("libzdb, 1 thread, POOLWATCH_STACK_DEPTH=1", "time", "ns",
+        pairs(r, "zdb", 1, extra={"POOLWATCH_STACK_DEPTH": "1"}))
+    add("libzdb, 1 thread, call site 40 frames deep", "time", "ns", pairs(r, "zdb", 1, frames=40))
+    for t in (1, 2, 4):
+        add(f"annotated pool, {t} thread{'s' if t > 1 else ''} (ns/pair)", "time", "ns",
+            pairs(r, "api", t))
+    add("PQconnectdb + PQfinish, unix socket (per connect)", "time", "ms", connects(r),
+        target=("ratio ≥ 0.99", lambda row: row.ratio() >= 0.99))
+    add("pgbench -S -n -c 2 (tps)", "rate", "tps", pgbench(r),
+        target=("ratio ≥ 0.98", lambda row: row.ratio() >= 0.98))
+    with tempfile.TemporaryDirectory(prefix="pwbench-") as out_dir:
+        samples, checked = exit_report(r, out_dir)
+    add("exit with 100,000 leaked checkouts from 1,000 stacks (exit() to process end)",
+        "time", "s", samples, target=("< 2 s", lambda row: row.b() < 2e9))
+    per_checkout, n_checkouts = memory(r, "mem-checkouts", 100000)
+    per_stack, n_stacks = memory(r, "mem-stacks", 14)
+
+    lines = ["# poolwatch overhead benchmark", ""]
+    lines += [f"- {m}" for m in machine()]
+    lines += [f"- load average (1 min): {load_before:.2f} before, {load():.2f} after"
+              + (" — the machine was busy: expect noise" if load_before > 0.5 * os.cpu_count()
+                 else ""),
+              f"- default POOLWATCH_STACK_DEPTH: {DEFAULT_STACK_DEPTH}",
+              f"- {r.rounds} rounds per workload (connect, pgbench: {r.rounds + 2}), without "
+              f"and with the shim in turn; medians{' (--quick)' if r.quick else ''}",
+              "- ns/pair: wall time × threads ÷ pairs (what each thread pays per pair)",
+              "- ratio: throughput with the shim ÷ without (1.00: no cost); "
+              "range: lowest and highest of the rounds", ""]
+    lines += table(rows)
+    lines += ["", f"The exit report found {checked.get('leaked', 0):,} leaked checkouts in "
+              f"{checked.get('groups', 0):,} groups (100,000 in 1,000 expected).", "",
+              "| memory | bytes each | measured over | target | met |", "|---|---:|---:|---|---|",
+              f"| per tracked live checkout | {per_checkout:,.0f} | {n_checkouts:,.0f} checkouts "
+              f"| < 300 | {'yes' if per_checkout < 300 else 'NO'} |",
+              f"| per interned stack of {DEFAULT_STACK_DEPTH} frames | {per_stack:,.0f} | "
+              f"{n_stacks:,.0f} stacks | | |", "",
+              f"Took {time.monotonic() - started:.0f} s."]
+    return lines
+
+
 # ---- profile ----------------------------------------------------------------
 
-HARNESS = {"clone", "start_thread", "worker_main", "run_at_depth", "zdb_pairs", "PROGRAM TOTALS"}
+HARNESS = {"clone", "clone3", "start_thread", "worker_main", "run_at_depth", "zdb_pairs",
+           "PROGRAM TOTALS"}
 
 
 def callgrind_costs(path, inclusive):
-    """{(function, object): Ir} from callgrind_annotate."""
+    """{function: Ir} from callgrind_annotate. It merges functions of one
+    name, so a hook and the libzdb function it wraps count as one."""
     out = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}",
                           "--threshold=100", path], stdout=subprocess.PIPE, text=True,
                          check=True).stdout
     costs = {}
     for m in re.finditer(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+?)(?: \[(.*)\])?$", out, re.M):
         function = m.group(2).rsplit(":", 1)[-1].split("@")[0]
-        key = (function, os.path.basename(m.group(3) or ""))
-        costs[key] = costs.get(key, 0) + int(m.group(1).replace(",", ""))
+        if function.startswith("0x") and m.group(3):  # no symbol: name its object
+            function = f"{os.path.basename(m.group(3))}+{function}"
+        costs[function] = costs.get(function, 0) + int(m.group(1).replace(",", ""))
     return costs
 
 
-def profile(r, out_dir):
-    """Where the shim's time goes per libzdb checkout+checkin pair (1 thread).
-
-    callgrind counts instructions (Ir) only inside zdb_pairs, the timed loop,
-    so start-up and the exit report are left out; dividing by the pairs run
-    gives a cost per pair that does not depend on the machine's speed."""
-    lines = ["# Profile: libzdb checkout+checkin, 1 thread", ""]
-    per_pair = {}
+def callgrind_profile(r, out_dir):
+    """Instructions per pair, counted only inside zdb_pairs (the timed loop:
+    start-up and the exit report are left out). Exact and repeatable, but
+    blind to what a system call or a cache miss costs: see perf below."""
+    runs = {}
     for shim in (False, True):
         path = os.path.join(out_dir, f"callgrind.{'with' if shim else 'without'}")
         out, _ = r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}",
                         "--toggle-collect=zdb_pairs", f"{r.bin}/pwbench", "zdb", "1",
                         "0.5" if r.quick else "2"], shim)
-        pairs_run = parse(out)["total_pairs"]
-        inclusive = callgrind_costs(path, True)
-        self_ = callgrind_costs(path, False)
-        total = sum(self_.values())
-        per_pair[shim] = total / pairs_run
-    lines += [f"Instructions per pair: {per_pair[False]:,.0f} without the shim, "
-              f"{per_pair[True]:,.0f} with (+{per_pair[True] - per_pair[False]:,.0f}); "
-              f"callgrind files in {out_dir}", "",
-              "| function | object | inclusive Ir/pair | self Ir/pair |", "|---|---|---:|---:|"]
-    for (function, obj), ir in sorted(inclusive.items(), key=lambda kv: -kv[1]):
-        if function in HARNESS or ir / pairs_run < 5:
-            continue
-        lines.append(f"| {function} | {obj} | {ir / pairs_run:,.0f} | "
-                     f"{self_.get((function, obj), 0) / pairs_run:,.0f} |")
-
-    # perf samples real time, so it also shows what instruction counts
-    # miss: cache misses and contention between threads.
-    if shutil.which("perf"):
-        for threads in (1, 4):
-            data = os.path.join(out_dir, f"perf.{threads}")
-            r.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "10000", "-o", data, "--",
-                   f"{r.bin}/pwbench", "zdb", str(threads), "1" if r.quick else "3"], True)
-            report = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
-                                     "--sort", "dso,sym", "--percent-limit", "1"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                    text=True).stdout
-            lines += ["", f"perf, libzdb pairs with the shim, {threads} thread(s): "
-                      "share of CPU time by function (self)", "", "```"]
-            lines += [l for l in report.splitlines() if l.strip() and not l.startswith("#")]
-            lines += ["```"]
+        n = parse(out)["total_pairs"]
+        inclusive = {f: ir / n for f, ir in callgrind_costs(path, True).items()}
+        self_ = {f: ir / n for f, ir in callgrind_costs(path, False).items()}
+        runs[shim] = (inclusive, self_, sum(self_.values()))
+    (inc0, _, total0), (inc1, self1, total1) = runs[False], runs[True]
+    lines = ["## callgrind: libzdb checkout+checkin, 1 thread", "",
+             f"{total0:,.0f} instructions per pair without the shim, {total1:,.0f} with "
+             f"(+{total1 - total0:,.0f}). Hooks have the names of the libzdb functions they "
+             "wrap, and callgrind_annotate adds the two up in one row.", "",
+             "| function | inclusive Ir/pair with shim | without | self Ir/pair with shim |",
+             "|---|---:|---:|---:|"]
+    for function, ir in sorted(inc1.items(), key=lambda kv: -kv[1]):
+        if function not in HARNESS and ir >= 5:
+            lines.append(f"| {function} | {ir:,.0f} | {inc0.get(function, 0):,.0f} | "
+                         f"{self1.get(function, 0):,.0f} |")
     return lines
+
+
+def perf_profile(r, out_dir, title, argv, unit, per, extra=None):
+    """CPU time by function from perf's samples (cpu-clock, so it works
+    without hardware counters), inclusive and self, times PER(stdout),
+    in UNIT."""
+    data = os.path.join(out_dir, "perf." + "-".join(argv[1:3]))
+    p = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "5000",
+                        "--call-graph", "dwarf", "-o", data, "--"] + argv,
+                       env=r.env(True, extra),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        return [f"## perf: {title}", "", f"perf record failed: {p.stderr.strip()[-300:]}"]
+    report = subprocess.run(["perf", "report", "-i", data, "--stdio", "--children",
+                             "--sort", "dso,sym", "-g", "none", "--percent-limit", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    # cpu-clock counts nanoseconds of CPU time.
+    total_ns = float(re.search(r"Event count \(approx\.\): (\d+)", report).group(1))
+    factor = total_ns / 100 * per(p.stdout) / {"ns": 1, "ms": 1e6}[unit]
+    lines = [f"## perf: {title}", "",
+             f"| function | object | inclusive {unit} | self {unit} |", "|---|---|---:|---:|"]
+    for m in re.finditer(r"^\s*([\d.]+)%\s+([\d.]+)%\s+(\S+)\s+\[.\]\s+(\S+)", report, re.M):
+        children, self_, dso, sym = float(m.group(1)), float(m.group(2)), m.group(3), m.group(4)
+        if sym in HARNESS or sym.startswith("0x") or dso.startswith("ld-linux"):
+            continue
+        lines.append(f"| {sym} | {dso} | {children * factor:,.0f} | {self_ * factor:,.0f} |")
+    return lines
+
+
+def profile(r, out_dir):
+    lines = ["# Where libpoolwatch.so spends its time", ""] + callgrind_profile(r, out_dir)
+    if not shutil.which("perf"):
+        return lines + ["", "perf is not installed: no time profile."]
+    seconds = "0.5" if r.quick else "1"
+    for threads in (1, 4):
+        lines += [""] + perf_profile(
+            r, out_dir, f"libzdb pairs with the shim, {threads} thread(s); CPU ns per pair "
+            "(whole process, start-up included)",
+            [f"{r.bin}/pwbench", "zdb", str(threads), seconds], "ns",
+            lambda out: 1 / parse(out)["total_pairs"])
+    lines += [""] + perf_profile(
+        r, out_dir, "exit with 100,000 leaked checkouts from 1,000 stacks; CPU ms, whole run "
+        "(on_exit_report is the exit report)", [f"{r.bin}/pwbench_exit"], "ms", lambda out: 1,
+        {"POOLWATCH_OUTPUT_DIR": out_dir})
+    return lines + ["", f"Raw data (callgrind_annotate, perf report -i) in {out_dir}"]
 
 
 def main():
@@ -263,70 +354,15 @@ def main():
     if args.profile:
         out_dir = os.path.join(args.build, "bench-profile")
         os.makedirs(out_dir, exist_ok=True)
-        text = "\n".join(profile(r, out_dir)) + "\n"
-        print(text)
-        if args.out:
-            with open(args.out, "w") as f:
-                f.write(text)
-        return
-    started = time.monotonic()
-
-    rows = []
-    def add(*a, **k):
-        rows.append(Row(*a, **k))
-        print(f"  {rows[-1].name}: ratio {rows[-1].ratio():.2f}", file=sys.stderr, flush=True)
-
-    print(f"bench: {r.rounds} rounds of {r.seconds} s per workload and side", file=sys.stderr)
-    zdb = {}
-    for t in (1, 2, 4):
-        zdb[t] = Row(f"libzdb checkout+checkin, {t} thread{'s' if t > 1 else ''} (ns/pair)",
-                     "time", "ns", *pairs(r, "zdb", t))
-        rows.append(zdb[t])
-        print(f"  {zdb[t].name}: ratio {zdb[t].ratio():.2f}", file=sys.stderr, flush=True)
-    zdb[1].target = ("added ≤ 100 ns", lambda row: row.added() <= 100)
-    # The ratio as slowdown (time with / time without) may grow by 25% at most.
-    zdb[4].target = ("≥ 0.80 × 1-thread ratio", lambda row: row.ratio() >= zdb[1].ratio() / 1.25)
-    add("libzdb, 1 thread, POOLWATCH_STACK_DEPTH=1", "time", "ns",
-        *pairs(r, "zdb", 1, extra={"POOLWATCH_STACK_DEPTH": "1"}))
-    add("libzdb, 1 thread, call site 40 frames deep", "time", "ns", *pairs(r, "zdb", 1, frames=40))
-    for t in (1, 2, 4):
-        add(f"annotated pool, {t} thread{'s' if t > 1 else ''} (ns/pair)", "time", "ns",
-            *pairs(r, "api", t))
-    add("PQconnectdb + PQfinish, unix socket (per connect)", "time", "ms", *connects(r),
-        target=("ratio ≥ 0.99", lambda row: row.ratio() >= 0.99))
-    add("pgbench -S -n -c 2 (tps)", "rate", "tps", *pgbench(r),
-        target=("ratio ≥ 0.98", lambda row: row.ratio() >= 0.98))
-    with tempfile.TemporaryDirectory(prefix="pwbench-") as out_dir:
-        without, with_, checked = exit_report(r, out_dir)
-    add("exit: 100,000 leaked checkouts, 1,000 stacks (exit() to process end)", "time", "s",
-        without, with_, target=("< 2 s", lambda row: row.b() < 2e9))
-
-    per_checkout, n_checkouts = memory(r, "mem-checkouts", 100000)
-    per_stack, n_stacks = memory(r, "mem-stacks", 12)
-
-    lines = ["# poolwatch overhead benchmark", ""]
-    lines += [f"- {m}" for m in machine()]
-    lines += [f"- default POOLWATCH_STACK_DEPTH: {DEFAULT_STACK_DEPTH}",
-              f"- {r.rounds} rounds per workload, without and with the shim in turn; "
-              f"medians{' (--quick)' if r.quick else ''}",
-              "- ns/pair: wall time × threads ÷ pairs (what each thread pays per pair)",
-              "- ratio: throughput with the shim ÷ without (1.00: no cost); "
-              "range: lowest and highest of the rounds", ""]
-    lines += table(rows)
-    lines += ["", f"Exit report check: {checked.get('leaked', '?'):,} leaked checkouts "
-              f"in {checked.get('groups', '?'):,} groups (expected 100,000 in 1,000).", "",
-              "| memory | bytes each | measured over |", "|---|---:|---:|",
-              f"| per tracked live checkout | {per_checkout:,.0f} | {n_checkouts:,.0f} checkouts "
-              f"(target < 300: {'yes' if per_checkout < 300 else 'NO'}) |",
-              f"| per interned stack ({DEFAULT_STACK_DEPTH} frames) | {per_stack:,.0f} | "
-              f"{n_stacks:,.0f} distinct stacks |", "",
-              f"Took {time.monotonic() - started:.0f} s."]
+        lines = profile(r, out_dir)
+    else:
+        lines = benchmark(r)
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)
-        print(f"bench: results written to {args.out}", file=sys.stderr)
+        print(f"bench: written to {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -222,7 +222,106 @@ static void test_finish_of_unknown_connection_is_not_judged(void **state) {
   pw__snapshot_free(&s);
 }
 
+/* Do H's buckets add up to its count, with none gone below zero? */
+static bool histogram_consistent(const pw__histogram *h) {
+  uint64_t total = 0;
+  for (int b = 0; b < PW__HISTOGRAM_BUCKETS; b++) {
+    if (h->buckets[b] > h->count) return false;
+    total += h->buckets[b];
+  }
+  return total == h->count;
+}
+
+static void test_adopted_connection_moves_to_its_pool(void **state) {
+  /* An annotated pool that opens its connections with PQconnectdb: each
+   * belongs to that pool, not to libpq. */
+  pw__pool *from = fresh_pool(PW__POOL_LIBPQ, "adopt-from");
+  pw__pool *to = fresh_pool(PW__POOL_API, "adopt-to");
+  const void *conn = fresh_handle();
+  pw__conn_opened(from, conn, fake_stack(27), NULL, PW__CONNECTED, true, 0, 4 * ms);
+  ASSERT_TRUE(pw__conn_adopt(conn, to), "adopting a live PGconn returned false");
+  ASSERT_EQ(metrics_of(from).size, 0);
+  ASSERT_EQ(from->connects, 0);
+  ASSERT_EQ(from->connect.count, 0);
+  ASSERT_EQ(from->wait.count, 0);
+  ASSERT_TRUE(histogram_consistent(&from->connect), "libpq's connect histogram is inconsistent");
+  ASSERT_EQ(metrics_of(to).size, 1);
+  ASSERT_EQ(to->connects, 1);
+  ASSERT_EQ(to->connect.count, 1);
+  ASSERT_EQ(live_conns_in(to), 1);
+  ASSERT_EQ(live_conns_in(from), 0);
+  ASSERT_TRUE(!pw__conn_adopt(fresh_handle(), to), "adopting an unknown PGconn returned true");
+
+  pw__conn_finishing(conn, NULL);
+  ASSERT_EQ(metrics_of(to).size, 0);
+  ASSERT_EQ(to->closes, 1);
+  ASSERT_EQ(from->closes, 0);
+}
+
+static void test_adopting_an_async_connection_keeps_distributions_whole(void **state) {
+  /* Connected with PQconnectStart and PQconnectPoll, then handed to the
+   * pool: its connect time moves, and both histograms stay consistent
+   * (every bucket count adds up to the total count). */
+  pw__pool *from = fresh_pool(PW__POOL_LIBPQ, "adopt-async-from");
+  pw__pool *to = fresh_pool(PW__POOL_API, "adopt-async-to");
+  const void *conn = fresh_handle();
+  pw__conn_opened(from, conn, fake_stack(28), NULL, PW__CONNECTING, false, 0, 0);
+  pw__conn_connect_done(conn, true, 7 * ms);
+  ASSERT_EQ(from->connect.count, 1);
+  ASSERT_TRUE(pw__conn_adopt(conn, to), "adopting a live PGconn returned false");
+  ASSERT_EQ(from->connect.count, 0);
+  ASSERT_TRUE(histogram_consistent(&from->connect),
+              "the first pool's connect histogram has a bucket below zero");
+  ASSERT_EQ(from->connect.sum_ns, 0);
+  ASSERT_EQ(to->connect.count, 1);
+  ASSERT_TRUE(histogram_consistent(&to->connect), "the pool's connect histogram is inconsistent");
+  ASSERT_EQ(to->connect.sum_ns, 7 * ms);
+  pw__conn_finishing(conn, NULL);
+}
+
 /* ---- checkouts ---------------------------------------------------------- */
+
+static void test_handles_bind_to_their_connection(void **state) {
+  /* libzdb's Connection_T wraps a PGconn: a checkin finds the PGconn to
+   * look at its transaction state. */
+  pw__pool *pool = fresh_pool(PW__POOL_LIBZDB, "bound");
+  const void *handle = fresh_handle(), *conn = fresh_handle();
+  const void *found_conn = NULL;
+  pw__pool *found_pool = NULL;
+  bool checked_out = true;
+  ASSERT_TRUE(!pw__handle_lookup(handle, &found_conn, &found_pool, &checked_out),
+              "an unbound handle was found");
+  pw__handle_bind(handle, conn, pool);
+  ASSERT_TRUE(pw__handle_lookup(handle, &found_conn, &found_pool, &checked_out),
+              "a bound handle was not found");
+  ASSERT_TRUE(found_conn == conn && found_pool == pool, "the handle is bound to something else");
+  ASSERT_TRUE(!checked_out, "a handle never checked out is reported checked out");
+  pw__checkout_done(pool, handle, NULL, 0, ms);
+  pw__handle_lookup(handle, &found_conn, &found_pool, &checked_out);
+  ASSERT_TRUE(checked_out, "a checked-out handle is reported checked in");
+  pw__checkin(pool, handle, NULL, false);
+  pw__handle_unbind(handle);
+  ASSERT_TRUE(!pw__handle_lookup(handle, &found_conn, &found_pool, &checked_out),
+              "an unbound handle was still found");
+}
+
+static void test_checkout_closed_ends_the_checkout(void **state) {
+  pw__pool *pool = fresh_pool(PW__POOL_LIBZDB, "checkout-closed");
+  const pw__stack *out = fake_stack(29), *closed_at = fake_stack(30);
+  const void *h = fresh_handle(), *idle = fresh_handle();
+  pw__pool_conn_opened(pool, true, 0, ms);
+  pw__checkout_done(pool, h, out, 0, ms);
+  pw__checkout_closed(pool, h, closed_at);
+  pw__checkout_closed(pool, idle, closed_at); /* not checked out: nothing to say */
+  ASSERT_EQ(metrics_of(pool).checked_out, 0);
+  ASSERT_EQ(live_checkouts_in(pool), 0);
+  pw__snapshot s;
+  const pw__finding_record *f = find_finding(&s, PW__FINDING_CLOSED_WHILE_CHECKED_OUT, closed_at);
+  ASSERT_TRUE(f != NULL, "no closed_while_checked_out finding at the close's stack");
+  ASSERT_EQ(f->count, 1);
+  ASSERT_TRUE(f->other == out, "the finding does not name the checkout's stack");
+  pw__snapshot_free(&s);
+}
 
 static void test_checkout_gauges_and_peaks(void **state) {
   pw__pool *pool = fresh_pool(PW__POOL_API, "gauges");
@@ -500,6 +599,10 @@ int main(void) {
     cmocka_unit_test(test_libpq_overflow_uses_configured_size),
     cmocka_unit_test(test_double_finish_names_both_stacks),
     cmocka_unit_test(test_finish_of_unknown_connection_is_not_judged),
+    cmocka_unit_test(test_adopted_connection_moves_to_its_pool),
+    cmocka_unit_test(test_adopting_an_async_connection_keeps_distributions_whole),
+    cmocka_unit_test(test_handles_bind_to_their_connection),
+    cmocka_unit_test(test_checkout_closed_ends_the_checkout),
     cmocka_unit_test(test_checkout_gauges_and_peaks),
     cmocka_unit_test(test_double_checkin),
     cmocka_unit_test(test_checkin_in_transaction),

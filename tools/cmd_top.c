@@ -1,0 +1,451 @@
+/* `poolwatch top`: a live view of a process running under the library with
+ * POOLWATCH_LIVE=1. The library's monitor thread rewrites
+ * /dev/shm/poolwatch-PID.live.json every interval (shim/live.c); this
+ * command only reads that file, so it never stops or slows the process. */
+#include <curses.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "cmd_top.h"
+#include "dashboard.h"
+#include "live.h"
+#include "options.h"
+#include "report_load.h"
+
+#define EXIT_TOP_FAILED 1
+#define BAR_WIDTH 20
+#define HISTORY_LENGTH 40
+#define ROWS_SHOWN 5
+
+static const char top_help[] =
+    "Usage: poolwatch top [--once] [--interval DURATION] PID\n"
+    "\n"
+    "Shows the pools of process PID as they change: the pool metrics with bars,\n"
+    "a history of checked-out connections, the oldest checkouts and the call\n"
+    "sites holding the most connection-seconds. PID must run under\n"
+    "libpoolwatch.so with POOLWATCH_LIVE=1 (poolwatch run --live); its state\n"
+    "appears once it has used libpq or a pool. Press q to quit.\n"
+    "\n"
+    "Options:\n"
+    "  --once                 print one plain-text view and exit (also when\n"
+    "                         standard output is not a terminal)\n"
+    "  --interval DURATION    how often to refresh (250ms, 2s); default 1s\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0; 1 when PID is not running or publishes no readable,\n"
+    "current live state; 2 when the arguments are wrong.\n";
+
+static double now_seconds(int clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* EPERM: the process exists but belongs to someone else. */
+static bool process_exists(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+
+/* PID's live state, or NULL with the reason in WHY. */
+static json_t *read_live(pid_t pid, char *why, size_t size) {
+  char path[128];
+  snprintf(path, sizeof(path), "%s/poolwatch-%d.live.json", PW__LIVE_DIR, (int)pid);
+  json_t *state = NULL;
+  struct stat st;
+  json_error_t error;
+  if (!process_exists(pid)) {
+    snprintf(why, size, "process %d is not running", (int)pid);
+    return NULL;
+  }
+  if (stat(path, &st) != 0) {
+    if (errno == ENOENT)
+      snprintf(why, size,
+               "process %d is not publishing live state: start it with POOLWATCH_LIVE=1 "
+               "(poolwatch run --live) under libpoolwatch.so",
+               (int)pid);
+    else
+      snprintf(why, size, "cannot read %s: %s", path, strerror(errno));
+  } else if (!(state = json_load_file(path, 0, &error))) {
+    snprintf(why, size, "cannot read %s: %s", path, error.text);
+  } else if (report_int(state, "pid", -1) != pid ||
+             !json_is_array(json_object_get(state, "pools"))) {
+    snprintf(why, size, "%s is not poolwatch live state for process %d", path, (int)pid);
+  } else {
+    /* The monitor thread rewrites the file at least every interval; a file
+     * well past that belongs to a stopped or hung process, or to an earlier
+     * process that had the same PID and was killed. */
+    double interval = json_number_value(json_object_get(state, "interval"));
+    double age = now_seconds(CLOCK_REALTIME) - ((double)st.st_mtim.tv_sec +
+                                                (double)st.st_mtim.tv_nsec / 1e9);
+    if (age <= 3 * interval + 2) return state;
+    snprintf(why, size,
+             "the live state of process %d is stale: last written %.0fs ago, though it "
+             "is rewritten every %gs (is the process stopped?)",
+             (int)pid, age, interval);
+  }
+  json_decref(state);
+  /* The process may have exited since the first look, removing the file. */
+  if (!process_exists(pid)) snprintf(why, size, "process %d is not running", (int)pid);
+  return NULL;
+}
+
+/* "850us", "12.3ms", "4.2s", "3m05s", "2h01m". */
+static const char *duration_text(double s, char *text, size_t size) {
+  if (s < 1e-3)
+    snprintf(text, size, "%.0fus", s * 1e6);
+  else if (s < 0.1)
+    snprintf(text, size, "%.3gms", s * 1e3);
+  else if (s < 1)
+    snprintf(text, size, "%.0fms", s * 1e3);
+  else if (s < 60)
+    snprintf(text, size, "%.3gs", s);
+  else if (s < 3600)
+    snprintf(text, size, "%dm%02ds", (int)s / 60, (int)s % 60);
+  else
+    snprintf(text, size, "%dh%02dm", (int)s / 3600, (int)s / 60 % 60);
+  return text;
+}
+
+/* What a pool's connection counts are drawn against: its maximum, else its
+ * configured size, else the most it has had open. */
+static long long pool_capacity(const json_t *pool, const char **label) {
+  long long cap = report_int(pool, "max_size", -1);
+  *label = "max";
+  if (cap <= 0) {
+    cap = report_int(pool, "configured_size", -1);
+    *label = "configured";
+  }
+  if (cap <= 0) {
+    cap = report_int(json_object_get(pool, "peaks"), "max_size", 0);
+    *label = "peak";
+  }
+  return cap > 0 ? cap : 1;
+}
+
+static void bar(pw__buf *out, long long value, long long cap) {
+  int filled = value <= 0 ? 0 : value >= cap ? BAR_WIDTH : (int)(value * BAR_WIDTH / cap);
+  if (value > 0 && filled == 0) filled = 1; /* one connection is never invisible */
+  pw__buf_puts(out, "[");
+  for (int i = 0; i < BAR_WIDTH; i++) pw__buf_puts(out, i < filled ? "#" : ".");
+  pw__buf_puts(out, "]");
+}
+
+/* ASCII, so a plain frame reads the same in any terminal, log or pipe. */
+static void sparkline(pw__buf *out, const json_t *values, long long cap) {
+  static const char ramp[] = "_.:-=+*#";
+  const int top = (int)sizeof(ramp) - 2;
+  size_t i;
+  json_t *v;
+  json_array_foreach(values, i, v) {
+    long long n = json_integer_value(v);
+    /* Rounded up, so any checkout at all rises above the baseline. */
+    int level = n <= 0 ? 0 : n >= cap ? top : (int)((n * top + cap - 1) / cap);
+    pw__buf_append(out, &ramp[level], 1);
+  }
+}
+
+static void metric_line(pw__buf *out, const json_t *pool, const char *metric, const json_t *value,
+                        const json_t *history) {
+  char a[32], b[32], c[32];
+  pw__buf_printf(out, "    %-16s ", metric);
+  if (strcmp(metric, "pool.wait_time") == 0) {
+    /* The metric is the mean; the distribution says how bad the tail is. */
+    const json_t *wait = json_object_get(pool, "wait_time");
+    pw__buf_printf(out, "%8s mean  p95 %s  max %s  over %lld checkouts\n",
+                   duration_text(json_number_value(value), a, sizeof(a)),
+                   duration_text(json_number_value(json_object_get(wait, "p95")), b, sizeof(b)),
+                   duration_text(json_number_value(json_object_get(wait, "max")), c, sizeof(c)),
+                   report_int(wait, "count", 0));
+    return;
+  }
+  const char *label;
+  long long cap = pool_capacity(pool, &label);
+  long long n = (long long)json_number_value(value);
+  pw__buf_printf(out, "%8lld  ", n);
+  bar(out, n, cap);
+  pw__buf_printf(out, " of %lld %s", cap, label);
+  if (strcmp(metric, "pool.checkedout") == 0) {
+    pw__buf_puts(out, "  history ");
+    sparkline(out, history, cap);
+  }
+  pw__buf_puts(out, "\n");
+}
+
+/* The pool metrics that mean something while the process runs. The leak
+ * counts do not: a checkout held now is only a leak if it is still held at
+ * exit. */
+static bool live_metric(const char *name) {
+  static const char *const names[] = {"pool.size", "pool.checkedout", "pool.checkedin",
+                                      "pool.overflow", "pool.wait_time"};
+  for (size_t i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
+    if (strcmp(name, names[i]) == 0) return true;
+  return false;
+}
+
+/* One pool, in the panel and metric order of the dashboard configuration. */
+static void pool_section(pw__buf *out, const json_t *pool, const json_t *panels,
+                         const json_t *history) {
+  const json_t *metrics = json_object_get(pool, "metrics");
+  const json_t *counters = json_object_get(pool, "counters");
+  const char *name = report_string(pool, "name"), *kind = report_string(pool, "kind");
+  pw__buf_printf(out, "\n%s (%s): %lld checkouts, %lld checkins, %lld connects, %lld failed\n",
+                 name ? name : "?", kind ? kind : "?",
+                 report_int(counters, "checkouts", 0), report_int(counters, "checkins", 0),
+                 report_int(counters, "connects", 0),
+                 report_int(counters, "failed_checkouts", 0) +
+                     report_int(counters, "failed_connects", 0));
+  size_t i, j;
+  json_t *panel, *metric;
+  json_array_foreach(panels, i, panel) {
+    bool titled = false;
+    json_array_foreach(json_object_get(panel, "metrics"), j, metric) {
+      const char *metric_name = json_string_value(metric);
+      const json_t *value = live_metric(metric_name) ? json_object_get(metrics, metric_name) : NULL;
+      if (!json_is_number(value)) continue;
+      if (!titled) pw__buf_printf(out, "  %s\n", report_string(panel, "title"));
+      titled = true;
+      metric_line(out, pool, metric_name, value, history);
+    }
+  }
+}
+
+static void frames_text(pw__buf *out, const json_t *frames, size_t shown) {
+  size_t i;
+  json_t *frame;
+  json_array_foreach(frames, i, frame) {
+    if (i == shown) break;
+    pw__buf_printf(out, "%s%s", i ? " < " : "", json_string_value(frame));
+  }
+  if (json_array_size(frames) == 0) pw__buf_puts(out, "??");
+}
+
+static void oldest_section(pw__buf *out, const json_t *rows) {
+  pw__buf_puts(out, "\nOldest checkouts\n");
+  if (json_array_size(rows) == 0) {
+    pw__buf_puts(out, "  none held\n");
+    return;
+  }
+  pw__buf_printf(out, "  %8s  %-12s %8s  %s\n", "AGE", "POOL", "THREAD", "TOP FRAME");
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) {
+    if (i == ROWS_SHOWN) break;
+    char age[32];
+    const char *pool = report_string(row, "pool");
+    pw__buf_printf(out, "  %8s  %-12s %8lld  ",
+                   duration_text(json_number_value(json_object_get(row, "age_s")), age, sizeof(age)),
+                   pool ? pool : "-", report_int(row, "thread", 0));
+    frames_text(out, json_object_get(row, "frames"), 1);
+    pw__buf_puts(out, "\n");
+  }
+}
+
+static void call_site_section(pw__buf *out, const json_t *rows) {
+  pw__buf_puts(out, "\nCall sites by connection-seconds held\n");
+  if (json_array_size(rows) == 0) {
+    pw__buf_puts(out, "  none yet\n");
+    return;
+  }
+  pw__buf_printf(out, "  %8s  %-12s %8s  %s\n", "HELD", "POOL", "HOLDS", "FRAMES");
+  size_t i;
+  json_t *row;
+  json_array_foreach(rows, i, row) {
+    if (i == ROWS_SHOWN) break;
+    char held[32];
+    const char *pool = report_string(row, "pool");
+    pw__buf_printf(out, "  %8s  %-12s %8lld  ",
+                   duration_text(json_number_value(json_object_get(row, "hold_seconds")), held,
+                                 sizeof(held)),
+                   pool ? pool : "-", report_int(row, "holds", 0));
+    frames_text(out, json_object_get(row, "frames"), SIZE_MAX);
+    pw__buf_puts(out, "\n");
+  }
+}
+
+/* Appends each pool's pool.checkedout to HISTORY ({name: [values]}),
+ * keeping the last HISTORY_LENGTH. */
+static void record_history(json_t *history, const json_t *state) {
+  size_t i;
+  json_t *pool;
+  json_array_foreach(json_object_get(state, "pools"), i, pool) {
+    const char *name = report_string(pool, "name");
+    if (!name) continue;
+    json_t *values = json_object_get(history, name);
+    if (!values) json_object_set_new(history, name, values = json_array());
+    json_array_append_new(values, json_integer(report_int(json_object_get(pool, "metrics"),
+                                                          "pool.checkedout", 0)));
+    if (json_array_size(values) > HISTORY_LENGTH) json_array_remove(values, 0);
+  }
+}
+
+static void render(pw__buf *out, const json_t *state, const json_t *panels, const json_t *history) {
+  char every[32];
+  pw__buf_printf(out, "poolwatch top: process %lld, updated %s, every %s",
+                 report_int(state, "pid", 0), report_string(state, "updated_at"),
+                 duration_text(json_number_value(json_object_get(state, "interval")), every,
+                               sizeof(every)));
+  double threshold = json_number_value(json_object_get(state, "threshold"));
+  char limit[32];
+  if (threshold > 0)
+    pw__buf_printf(out, ", held-too-long threshold %s",
+                   duration_text(threshold, limit, sizeof(limit)));
+  pw__buf_puts(out, "\n");
+  size_t i;
+  json_t *pool;
+  json_array_foreach(json_object_get(state, "pools"), i, pool) {
+    const char *name = report_string(pool, "name");
+    pool_section(out, pool, panels, name ? json_object_get(history, name) : NULL);
+  }
+  oldest_section(out, json_object_get(state, "oldest"));
+  call_site_section(out, json_object_get(state, "call_sites"));
+}
+
+/* The dashboard configuration's panels, from the code that writes it, so
+ * this view lists metrics in the order the dashboards do. */
+static json_t *dashboard_panels(void) {
+  pw__buf text;
+  pw__buf_init(&text);
+  pw__dashboard_simple(&text, NULL, 0);
+  json_t *config = text.failed || !text.data ? NULL : json_loads(text.data, 0, NULL);
+  pw__buf_free(&text);
+  json_t *panels = json_incref(json_object_get(config, "panels"));
+  json_decref(config);
+  return panels;
+}
+
+static void draw(const pw__buf *frame, const char *problem) {
+  erase();
+  int y = 0;
+  const char *line = frame->data ? frame->data : "";
+  while (*line && y < LINES - 1) {
+    const char *end = strchr(line, '\n');
+    int len = end ? (int)(end - line) : (int)strlen(line);
+    if (y == 0) attron(A_BOLD);
+    mvaddnstr(y++, 0, line, len < COLS ? len : COLS);
+    if (y == 1) attroff(A_BOLD);
+    line = end ? end + 1 : line + len;
+  }
+  if (problem) attron(A_REVERSE);
+  mvaddnstr(LINES - 1, 0, problem ? problem : "q: quit", COLS);
+  if (problem) attroff(A_REVERSE);
+  refresh();
+}
+
+/* Refreshes every INTERVAL until q. A problem after the first view is shown
+ * over the last good one, since a busy process can miss a write; only the
+ * process's end ends the view. */
+static int interactive(pid_t pid, json_t *state, const json_t *panels, json_t *history,
+                       double interval) {
+  SCREEN *screen = newterm(NULL, stdout, stdin);
+  if (!screen) {
+    cli_error("cannot drive this terminal (TERM=%s); try poolwatch top --once",
+              getenv("TERM") ? getenv("TERM") : "");
+    return EXIT_TOP_FAILED;
+  }
+  cbreak();
+  noecho();
+  curs_set(0);
+  keypad(stdscr, TRUE);
+  pw__buf frame;
+  pw__buf_init(&frame);
+  render(&frame, state, panels, history);
+  char why[512];
+  bool failed = false, gone = false;
+  double next = now_seconds(CLOCK_MONOTONIC) + interval;
+  for (;;) {
+    draw(&frame, failed ? why : NULL);
+    double wait = next - now_seconds(CLOCK_MONOTONIC);
+    timeout(wait > 0 ? (int)(wait * 1000) : 0);
+    int key = getch();
+    if (key == 'q' || key == 'Q') break;
+    if (now_seconds(CLOCK_MONOTONIC) < next) continue; /* a resize or another key */
+    next = now_seconds(CLOCK_MONOTONIC) + interval;
+    json_t *fresh = read_live(pid, why, sizeof(why));
+    failed = !fresh;
+    if (!fresh && !process_exists(pid)) {
+      gone = true;
+      break;
+    }
+    if (!fresh) continue;
+    json_decref(state);
+    state = fresh;
+    record_history(history, state);
+    frame.len = 0;
+    if (frame.data) frame.data[0] = '\0';
+    render(&frame, state, panels, history);
+  }
+  endwin();
+  delscreen(screen);
+  pw__buf_free(&frame);
+  json_decref(state);
+  if (gone) cli_error("%s", why);
+  return gone ? EXIT_TOP_FAILED : 0;
+}
+
+int cmd_top(int argc, char **argv) {
+  bool once = false;
+  double interval = 1.0;
+  long pid = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    const char *value;
+    int taken;
+    if (cli_is_help(arg)) {
+      fputs(top_help, stdout);
+      return 0;
+    } else if (strcmp(arg, "--once") == 0) {
+      once = true;
+    } else if ((taken = cli_option_value(argc, argv, &i, "top", "--interval", &value))) {
+      if (taken < 0) return EXIT_TROUBLE;
+      if (!pw__parse_duration(value, &interval))
+        return cli_usage_error("top", "--interval takes a duration such as 250ms or 2s, not '%s'",
+                               value);
+    } else if (arg[0] == '-' && arg[1]) {
+      return cli_usage_error("top", "unknown option '%s'", arg);
+    } else if (pid) {
+      return cli_usage_error("top", "unexpected argument '%s'", arg);
+    } else if (!pw__parse_long(arg, 1, INT_MAX, &pid)) {
+      return cli_usage_error("top", "PID must be a process id, not '%s'", arg);
+    }
+  }
+  if (!pid) return cli_usage_error("top", "name the process: poolwatch top PID");
+
+  char why[512];
+  json_t *state = read_live((pid_t)pid, why, sizeof(why));
+  if (!state) {
+    cli_error("%s", why);
+    return EXIT_TOP_FAILED;
+  }
+  json_t *panels = dashboard_panels();
+  json_t *history = json_object();
+  if (!panels || !history) {
+    cli_error("out of memory");
+    json_decref(state);
+    return EXIT_TOP_FAILED;
+  }
+  record_history(history, state);
+  int status = 0;
+  if (once || !isatty(STDOUT_FILENO)) {
+    pw__buf frame;
+    pw__buf_init(&frame);
+    render(&frame, state, panels, history);
+    if (frame.failed || fputs(frame.data, stdout) == EOF || fflush(stdout) != 0) {
+      cli_error("cannot write the view: standard output failed");
+      status = EXIT_TOP_FAILED;
+    }
+    pw__buf_free(&frame);
+    json_decref(state);
+  } else {
+    status = interactive((pid_t)pid, state, panels, history, interval);
+  }
+  json_decref(history);
+  json_decref(panels);
+  return status;
+}
