@@ -239,8 +239,8 @@ static void oldest_section(pw__buf *out, const json_t *rows) {
     if (i == ROWS_SHOWN) break;
     char age[32];
     const char *pool = report_string(row, "pool");
-    pw__buf_printf(out, "  %8s  %-12s %8lld  ",
-                   duration_text(json_number_value(json_object_get(row, "age_s")), age, sizeof(age)),
+    double seconds = json_number_value(json_object_get(row, "age_s"));
+    pw__buf_printf(out, "  %8s  %-12s %8lld  ", duration_text(seconds, age, sizeof(age)),
                    pool ? pool : "-", report_int(row, "thread", 0));
     frames_text(out, json_object_get(row, "frames"), 1);
     pw__buf_puts(out, "\n");
@@ -260,9 +260,8 @@ static void call_site_section(pw__buf *out, const json_t *rows) {
     if (i == ROWS_SHOWN) break;
     char held[32];
     const char *pool = report_string(row, "pool");
-    pw__buf_printf(out, "  %8s  %-12s %8lld  ",
-                   duration_text(json_number_value(json_object_get(row, "hold_seconds")), held,
-                                 sizeof(held)),
+    double seconds = json_number_value(json_object_get(row, "hold_seconds"));
+    pw__buf_printf(out, "  %8s  %-12s %8lld  ", duration_text(seconds, held, sizeof(held)),
                    pool ? pool : "-", report_int(row, "holds", 0));
     frames_text(out, json_object_get(row, "frames"), SIZE_MAX);
     pw__buf_puts(out, "\n");
@@ -287,8 +286,9 @@ static void record_history(json_t *history, const json_t *state) {
 
 static void render(pw__buf *out, const json_t *state, const json_t *panels, const json_t *history) {
   char every[32];
+  const char *updated = report_string(state, "updated_at");
   pw__buf_printf(out, "poolwatch top: process %lld, updated %s, every %s",
-                 report_int(state, "pid", 0), report_string(state, "updated_at"),
+                 report_int(state, "pid", 0), updated ? updated : "?",
                  duration_text(json_number_value(json_object_get(state, "interval")), every,
                                sizeof(every)));
   double threshold = json_number_value(json_object_get(state, "threshold"));
@@ -428,6 +428,8 @@ int cmd_top(int argc, char **argv) {
   if (!panels || !history) {
     cli_error("out of memory");
     json_decref(state);
+    json_decref(panels);
+    json_decref(history);
     return EXIT_TOP_FAILED;
   }
   record_history(history, state);

@@ -27,10 +27,11 @@ static void test_conninfo_keywords(void **state) {
 }
 
 static void test_conninfo_keeps_only_what_identifies_the_server(void **state) {
-  /* Other keywords (sslkey paths, application names) are dropped. */
+  /* The server, the user and the application name tell connections apart;
+   * other keywords (sslkey paths, timeouts) are dropped. */
   check_redacted(pw__redact_conninfo("application_name=web sslmode=require password=Xy7secret "
                                      "host=db user=app connect_timeout=5"),
-                 "Xy7secret", "host=db user=app password=***");
+                 "Xy7secret", "host=db user=app application_name=web password=***");
 }
 
 static void test_conninfo_quoted_values(void **state) {
@@ -120,10 +121,10 @@ static void test_keyword_arrays_expand_dbname(void **state) {
   const char *const keywords[] = {"dbname", "application_name", NULL};
   const char *const uri[] = {"postgresql://app:Xy7secret@db/shop", "web", NULL};
   check_redacted(pw__redact_params(keywords, uri, 1), "Xy7secret",
-                 "host=db dbname=shop user=app password=***");
+                 "host=db dbname=shop user=app application_name=web password=***");
   const char *const conninfo[] = {"host=db dbname=shop password=Xy7secret", "web", NULL};
   check_redacted(pw__redact_params(keywords, conninfo, 1), "Xy7secret",
-                 "host=db dbname=shop password=***");
+                 "host=db dbname=shop application_name=web password=***");
 }
 
 static void test_login_arguments(void **state) {
