@@ -258,6 +258,22 @@ static void test_adopted_connection_moves_to_its_pool(void **state) {
   ASSERT_EQ(from->closes, 0);
 }
 
+static void test_adopting_a_failed_connection_moves_its_failure(void **state) {
+  /* A pool's PQconnectdb failed, and the pool says so (ok = 0): the failed
+   * connect is the pool's, so libpq's counters must not keep half of it. */
+  pw__pool *from = fresh_pool(PW__POOL_LIBPQ, "adopt-failed-from");
+  pw__pool *to = fresh_pool(PW__POOL_API, "adopt-failed-to");
+  const void *conn = fresh_handle();
+  pw__conn_opened(from, conn, fake_stack(31), NULL, PW__FAILED, true, 0, 2 * ms);
+  ASSERT_TRUE(pw__conn_adopt(conn, to), "adopting a failed PGconn returned false");
+  ASSERT_EQ(from->connects, 0);
+  ASSERT_EQ(from->failed_connects, 0);
+  ASSERT_EQ(to->connects, 1);
+  ASSERT_EQ(to->failed_connects, 1);
+  ASSERT_EQ(metrics_of(to).size, 0);
+  pw__conn_finishing(conn, NULL);
+}
+
 static void test_adopting_an_async_connection_keeps_distributions_whole(void **state) {
   /* Connected with PQconnectStart and PQconnectPoll, then handed to the
    * pool: its connect time moves, and both histograms stay consistent
@@ -600,6 +616,7 @@ int main(void) {
     cmocka_unit_test(test_double_finish_names_both_stacks),
     cmocka_unit_test(test_finish_of_unknown_connection_is_not_judged),
     cmocka_unit_test(test_adopted_connection_moves_to_its_pool),
+    cmocka_unit_test(test_adopting_a_failed_connection_moves_its_failure),
     cmocka_unit_test(test_adopting_an_async_connection_keeps_distributions_whole),
     cmocka_unit_test(test_handles_bind_to_their_connection),
     cmocka_unit_test(test_checkout_closed_ends_the_checkout),
