@@ -65,7 +65,9 @@ void pw__histogram_summarize(const pw__histogram *h, pw__distribution *out) {
   out->count = count;
   out->sum = (double)sum / 1e9;
   out->mean = count ? (double)sum / (double)count / 1e9 : 0;
-  out->max = (double)max / 1e9;
+  /* A value taken back (an adopted connection's connect) cannot lower the
+   * max; with nothing left there is no max to show. */
+  out->max = count ? (double)max / 1e9 : 0;
   out->p50 = percentile(h, count, max, 0.50);
   out->p95 = percentile(h, count, max, 0.95);
   out->p99 = percentile(h, count, max, 0.99);

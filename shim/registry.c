@@ -44,6 +44,7 @@ typedef struct handle_entry {
 typedef struct recent {
   const void *key;
   const pw__stack *stack;
+  pw__pool *pool;
 } recent;
 
 typedef struct shard {
@@ -172,8 +173,9 @@ void pw__finding_totals(const pw__pool *pool, uint64_t totals[PW__FINDING_KIND_C
   pthread_mutex_unlock(&findings_lock);
 }
 
-static void remember(recent *ring, unsigned *next, const void *key, const pw__stack *stack) {
-  ring[*next % RECENT_COUNT] = (recent){key, stack};
+static void remember(recent *ring, unsigned *next, const void *key, const pw__stack *stack,
+                     pw__pool *pool) {
+  ring[*next % RECENT_COUNT] = (recent){key, stack, pool};
   (*next)++;
 }
 
@@ -289,23 +291,25 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
   shard *sh = shard_of(conn);
   conn_entry *e;
   const pw__stack *first_finish = NULL;
+  pw__pool *finished_pool = NULL;
   bool known_finished = false;
   pthread_mutex_lock(&sh->lock);
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e) {
     HASH_DEL(sh->conns, e);
-    remember(sh->finished, &sh->finished_next, conn, stack);
+    remember(sh->finished, &sh->finished_next, conn, stack, e->r.pool);
   } else {
     const recent *r = recall(sh->finished, conn);
     if (r) {
       known_finished = true;
       first_finish = r->stack;
+      finished_pool = r->pool;
     }
   }
   pthread_mutex_unlock(&sh->lock);
 
   if (known_finished) {
-    finding_add(PW__FINDING_DOUBLE_FINISH, pw__pool_libpq(), stack, first_finish,
+    finding_add(PW__FINDING_DOUBLE_FINISH, finished_pool, stack, first_finish,
                 "PQfinish of a connection that was already finished", false);
     return false;
   }
@@ -328,13 +332,14 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
   shard *sh = shard_of(conn);
   conn_entry *e;
   pw__pool *from = NULL;
-  bool connected = false;
+  bool connected = false, failed = false;
   uint64_t waited = 0, connect_ns = 0;
   pthread_mutex_lock(&sh->lock);
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e && !e->r.inherited && e->r.pool != pool) {
     from = e->r.pool;
     connected = e->r.state == PW__CONNECTED;
+    failed = e->r.state == PW__FAILED;
     waited = e->r.blocking_ns;
     connect_ns = e->r.connect_ns;
     e->r.pool = pool;
@@ -350,6 +355,10 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
       pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
       pw__histogram_unrecord(&from->connect, connect_ns);
       pw__histogram_record(&pool->connect, connect_ns);
+    }
+    if (failed) {
+      atomic_fetch_sub_explicit(&from->failed_connects, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
     }
     if (waited) pw__histogram_unrecord(&from->wait, waited);
     atomic_fetch_sub_explicit(&from->connects, 1, memory_order_relaxed);
@@ -402,7 +411,7 @@ static checkout_entry *checkout_remove(const void *handle, const pw__stack **pre
   HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), e);
   if (e) {
     HASH_DEL(sh->checkouts, e);
-    remember(sh->returned, &sh->returned_next, handle, e->r.stack);
+    remember(sh->returned, &sh->returned_next, handle, e->r.stack, e->r.pool);
   } else if (previous) {
     const recent *r = recall(sh->returned, handle);
     *previous = r ? r->stack : NULL;

@@ -14,7 +14,9 @@ typedef struct pw__suppressions pw__suppressions;
 
 /* Reads PATH. On failure warns once and returns NULL (nothing suppressed). */
 pw__suppressions *pw__suppressions_load(const char *path);
-/* Parses TEXT; lines that are not `leak:` rules get a warning. */
+/* Parses TEXT. Lines that are not `leak:` rules are ignored; the first
+ * one gets a warning (one per process, like every configuration
+ * problem). */
 pw__suppressions *pw__suppressions_parse(const char *text, const char *origin);
 bool pw__suppressions_match(const pw__suppressions *s, const pw__frame *frames, size_t n);
 void pw__suppressions_free(pw__suppressions *s);

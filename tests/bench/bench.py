@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,13 +46,17 @@ class Runner:
         return env
 
     def run(self, argv, shim, extra=None):
-        """Runs ARGV; returns its stdout and when it ended (monotonic ns)."""
+        """Runs ARGV; returns its stdout, when it ended (monotonic ns) and
+        the CPU time it used (ns, user + system)."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.run(argv, env=self.env(shim, extra), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
         ended = time.monotonic_ns()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if p.returncode != 0:
             sys.exit(f"bench: {' '.join(argv)} failed ({p.returncode}):\n{p.stderr}")
-        return p.stdout, ended
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        return p.stdout, ended, cpu * 1e9
 
     def ab(self, measure, rounds=None):
         """MEASURE(shim) -> number, alternating without/with each round."""
@@ -60,6 +65,12 @@ class Runner:
             without.append(measure(False))
             with_.append(measure(True))
         return without, with_
+
+    def ab2(self, measure, rounds=None):
+        """As ab, for a MEASURE that returns two numbers: two sample sets."""
+        without, with_ = self.ab(measure, rounds)
+        return (([a for a, _ in without], [a for a, _ in with_]),
+                ([b for _, b in without], [b for _, b in with_]))
 
 
 class Row:
@@ -90,6 +101,8 @@ class Row:
 def fmt(value, unit):
     if unit == "ns":
         return f"{value:,.0f} ns" if abs(value) >= 100 else f"{value:.1f} ns"
+    if unit == "us":
+        return f"{value / 1e3:,.1f} µs"
     if unit == "ms":
         return f"{value / 1e6:,.2f} ms"
     if unit == "s":
@@ -101,29 +114,32 @@ def fmt(value, unit):
 
 def pairs(r, pool, threads, frames=0, extra=None):
     def measure(shim):
-        out, _ = r.run([f"{r.bin}/pwbench", pool, str(threads), str(r.seconds), str(frames)],
+        out, _, _ = r.run([f"{r.bin}/pwbench", pool, str(threads), str(r.seconds), str(frames)],
                        shim, extra)
         return parse(out)["ns_per_op"]
     return r.ab(measure)
 
 
-# A connect takes milliseconds and varies with the server: more rounds.
+# A connect takes milliseconds and varies with the server and the machine's
+# load: more rounds, and also the client's CPU time, which is where the
+# shim's cost lands and which other processes disturb far less.
 def connects(r):
     count = 30 if r.quick else 100
     def measure(shim):
-        out, _ = r.run([f"{r.bin}/pwbench", "connect", str(count)], shim)
-        return parse(out)["ns_per_op"]
-    return r.ab(measure, rounds=r.rounds + 2)
+        out, _, cpu = r.run([f"{r.bin}/pwbench", "connect", str(count)], shim)
+        return parse(out)["ns_per_op"], cpu / count
+    return r.ab2(measure, rounds=r.rounds + 2)
 
 
 def pgbench(r):
     subprocess.run(["pgbench", "-i", "-s", "1", "-q"], env=r.env(False), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    tx = "1000" if r.quick else "5000"
+    clients, tx = 2, 1000 if r.quick else 5000
     def measure(shim):
-        out, _ = r.run(["pgbench", "-S", "-n", "-c", "2", "-t", tx], shim)
-        return float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))
-    return r.ab(measure, rounds=r.rounds + 2)
+        out, _, cpu = r.run(["pgbench", "-S", "-n", "-c", str(clients), "-t", str(tx)], shim)
+        tps = float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))
+        return tps, cpu / (clients * tx)
+    return r.ab2(measure, rounds=r.rounds + 2)
 
 
 def exit_report(r, out_dir):
@@ -132,7 +148,7 @@ def exit_report(r, out_dir):
     def measure(shim):
         for f in glob.glob(os.path.join(out_dir, "*")):
             os.unlink(f)
-        out, ended = r.run([f"{r.bin}/pwbench_exit"], shim, {"POOLWATCH_OUTPUT_DIR": out_dir})
+        out, ended, _ = r.run([f"{r.bin}/pwbench_exit"], shim, {"POOLWATCH_OUTPUT_DIR": out_dir})
         if shim:
             reports = glob.glob(os.path.join(out_dir, "poolwatch-*[0-9].json"))
             if len(reports) != 1:
@@ -147,7 +163,7 @@ def exit_report(r, out_dir):
 def memory(r, what, n):
     """Bytes per item: the RSS growth with the shim minus without."""
     def measure(shim):
-        out, _ = r.run([f"{r.bin}/pwbench", what, str(n)], shim, {"POOLWATCH_QUIET": "1"})
+        out, _, _ = r.run([f"{r.bin}/pwbench", what, str(n)], shim, {"POOLWATCH_QUIET": "1"})
         v = parse(out)
         return v["bytes"], v["count"]
     without, with_ = r.ab(measure, rounds=3)
@@ -162,6 +178,16 @@ def load():
     return os.getloadavg()[0]
 
 
+def shim_version():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    git = ["git", "-C", root]
+    head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True).stdout.strip()
+    dirty = subprocess.run(git + ["status", "--porcelain", "--", "shim"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    return f"commit {head or 'unknown'}" + (", with uncommitted changes in shim/" if dirty else "")
+
+
 def machine():
     cpu = "unknown"
     with open("/proc/cpuinfo") as f:
@@ -172,7 +198,7 @@ def machine():
     pg = subprocess.run(["pgbench", "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()
     return [f"nproc: {os.cpu_count()}", f"CPU: {cpu}",
             f"kernel: {platform.system()} {platform.release()} {platform.machine()}",
-            f"PostgreSQL: {pg}"]
+            f"PostgreSQL: {pg}", f"shim: {shim_version()}"]
 
 
 def table(rows):
@@ -214,10 +240,14 @@ def benchmark(r):
     for t in (1, 2, 4):
         add(f"annotated pool, {t} thread{'s' if t > 1 else ''} (ns/pair)", "time", "ns",
             pairs(r, "api", t))
-    add("PQconnectdb + PQfinish, unix socket (per connect)", "time", "ms", connects(r),
+    wall, cpu = connects(r)
+    add("PQconnectdb + PQfinish, unix socket (per connect)", "time", "ms", wall,
         target=("ratio ≥ 0.99", lambda row: row.ratio() >= 0.99))
-    add("pgbench -S -n -c 2 (tps)", "rate", "tps", pgbench(r),
+    add("… client CPU time per connect", "time", "us", cpu)
+    tps, cpu = pgbench(r)
+    add("pgbench -S -n -c 2 (tps)", "rate", "tps", tps,
         target=("ratio ≥ 0.98", lambda row: row.ratio() >= 0.98))
+    add("… pgbench CPU time per transaction", "time", "us", cpu)
     with tempfile.TemporaryDirectory(prefix="pwbench-") as out_dir:
         samples, checked = exit_report(r, out_dir)
     add("exit with 100,000 leaked checkouts from 1,000 stacks (exit() to process end)",
@@ -276,7 +306,7 @@ def callgrind_profile(r, out_dir):
     runs = {}
     for shim in (False, True):
         path = os.path.join(out_dir, f"callgrind.{'with' if shim else 'without'}")
-        out, _ = r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}",
+        out, _, _ = r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}",
                         "--toggle-collect=zdb_pairs", f"{r.bin}/pwbench", "zdb", "1",
                         "0.5" if r.quick else "2"], shim)
         n = parse(out)["total_pairs"]
