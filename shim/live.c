@@ -97,8 +97,8 @@ static int by_seconds(const void *a, const void *b) {
 
 static void frames_json(pw__buf *out, pw__symbolizer *symbolizer, const pw__stack *stack) {
   pw__frame frames[FRAMES_SHOWN];
-  size_t n = stack ? (stack->depth < FRAMES_SHOWN ? stack->depth : FRAMES_SHOWN) : 0;
-  pw__symbolize(symbolizer, stack ? stack->frames : NULL, n, frames);
+  size_t depth = stack ? (stack->depth < FRAMES_SHOWN ? stack->depth : FRAMES_SHOWN) : 0;
+  size_t n = pw__symbolize(symbolizer, stack ? stack->frames : NULL, depth, frames, FRAMES_SHOWN);
   pw__buf_puts(out, "[");
   for (size_t i = 0; i < n; i++) {
     pw__buf_puts(out, i ? ", " : "");

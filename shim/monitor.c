@@ -72,9 +72,9 @@ static void say_with_stack(const char *headline, const pw__stack *stack) {
   pw__buf_init(&text);
   pw__buf_printf(&text, "poolwatch: %s\n", headline);
   pw__symbolizer *symbolizer = pw__symbolizer_new();
-  pw__frame frames[PW__MAX_STACK_DEPTH];
-  size_t n = stack ? stack->depth : 0;
-  pw__symbolize(symbolizer, stack ? stack->frames : NULL, n, frames);
+  pw__frame frames[PW__MAX_STACK_DEPTH * 2];
+  size_t n = pw__symbolize(symbolizer, stack ? stack->frames : NULL, stack ? stack->depth : 0,
+                           frames, PW__MAX_STACK_DEPTH * 2);
   for (size_t i = 0; i < n; i++)
     pw__buf_printf(&text, "    #%zu %s %s:%d (%s+0x%zx)\n", i,
                    frames[i].function ? frames[i].function : "??",

@@ -74,10 +74,11 @@ static void symbolize_all(pw__report *r, stack_set *set) {
     const pw__stack *s = set->list[i];
     pw__symbolized *out = &r->stacks[r->stack_count++];
     out->stack = s;
-    out->frames = calloc(s->depth ? s->depth : 1, sizeof(pw__frame));
+    /* Room for functions inlined into the captured frames. */
+    size_t cap = (size_t)s->depth * 4 + 1;
+    out->frames = calloc(cap, sizeof(pw__frame));
     if (!out->frames) continue;
-    pw__symbolize(r->symbolizer, s->frames, s->depth, out->frames);
-    out->count = s->depth;
+    out->count = pw__symbolize(r->symbolizer, s->frames, s->depth, out->frames, cap);
     trim_annotation_frames(out);
   }
 }

@@ -1,6 +1,8 @@
 #include "symbolize.h"
 
 #include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <link.h>
 #include <stdlib.h>
@@ -52,10 +54,75 @@ pw__symbolizer *pw__symbolizer_new(void) {
   return s;
 }
 
-void pw__symbolize(pw__symbolizer *s, const uintptr_t *addrs, size_t n, pw__frame *out) {
-  for (size_t i = 0; i < n; i++) {
+/* The name of a subprogram or inlined subroutine DIE; an inlined one
+ * carries it on its abstract origin. */
+static const char *die_name(Dwarf_Die *die) {
+  Dwarf_Attribute attr;
+  if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+      dwarf_attr_integrate(die, DW_AT_name, &attr))
+    return dwarf_formstring(&attr);
+  return NULL;
+}
+
+/* Where an inlined subroutine was called from: its DW_AT_call_file (an
+ * index into the unit's file table) and DW_AT_call_line. */
+static void call_site(Dwarf_Die *cu, Dwarf_Die *inlined, const char **file, int *line) {
+  Dwarf_Attribute attr;
+  Dwarf_Word index, number;
+  Dwarf_Files *files;
+  size_t count;
+  *file = NULL;
+  *line = 0;
+  if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &number) == 0)
+    *line = (int)number;
+  if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &index) == 0 &&
+      dwarf_getsrcfiles(cu, &files, &count) == 0 && index < count)
+    *file = dwarf_filesrc(files, index, NULL, NULL);
+}
+
+/* Expands the functions inlined at PC, innermost first, into OUT (at most
+ * CAP), each frame a copy of BASE with its own function, file and line.
+ * Returns 0 when debug info has no inlining to show at PC. */
+static size_t inlined_frames(pw__symbolizer *s, Dwfl_Module *mod, uintptr_t pc,
+                             const pw__frame *base, pw__frame *out, size_t cap) {
+  Dwarf_Addr bias;
+  Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+  Dwarf_Die *scopes = NULL;
+  int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+  /* dwarf_getscopes continues from an inlined subroutine into its
+   * abstract definition; the chain of concrete callers comes from the
+   * innermost DIE itself. */
+  if (n > 0) {
+    Dwarf_Die innermost = scopes[0];
+    free(scopes);
+    scopes = NULL;
+    n = dwarf_getscopes_die(&innermost, &scopes);
+  }
+  size_t written = 0;
+  const char *file = base->file;
+  int line = base->line;
+  for (int i = 0; i < n && written < cap; i++) {
+    int tag = dwarf_tag(&scopes[i]);
+    if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+    pw__frame *f = &out[written++];
+    *f = *base;
+    f->file = keep(s, file);
+    f->line = line;
+    if (tag == DW_TAG_subprogram) break; /* BASE's symbol table name stays */
+    f->function = keep(s, die_name(&scopes[i]));
+    call_site(cu, &scopes[i], &file, &line);
+  }
+  free(scopes);
+  /* Without an inlined subroutine, the plain frame says it all. */
+  return written > 1 ? written : 0;
+}
+
+size_t pw__symbolize(pw__symbolizer *s, const uintptr_t *addrs, size_t n, pw__frame *out,
+                     size_t cap) {
+  size_t written = 0;
+  for (size_t i = 0; i < n && written < cap; i++) {
     uintptr_t pc = addrs[i] ? addrs[i] - 1 : 0;
-    pw__frame *f = &out[i];
+    pw__frame *f = &out[written++];
     memset(f, 0, sizeof(*f));
     /* Module and offset come from the dynamic linker, so they are right
      * even when libdw cannot read the file. */
@@ -81,7 +148,11 @@ void pw__symbolize(pw__symbolizer *s, const uintptr_t *addrs, size_t n, pw__fram
         f->line = lineno;
       }
     }
+    pw__frame base = *f;
+    size_t expanded = inlined_frames(s, mod, pc, &base, f, cap - (written - 1));
+    if (expanded) written += expanded - 1;
   }
+  return written;
 }
 
 void pw__symbolizer_free(pw__symbolizer *s) {

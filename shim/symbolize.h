@@ -19,9 +19,14 @@ typedef struct pw__symbolizer pw__symbolizer;
 /* Reads the process' current mappings. Returns NULL when out of memory;
  * pw__symbolize then still fills in modules and offsets. */
 pw__symbolizer *pw__symbolizer_new(void);
-/* Strings in OUT live as long as the symbolizer. ADDRS are return
- * addresses: each is looked up one byte earlier, inside the call. */
-void pw__symbolize(pw__symbolizer *s, const uintptr_t *addrs, size_t n, pw__frame *out);
+/* Fills OUT with at most CAP frames for the N return addresses ADDRS and
+ * returns how many it wrote. Each address is looked up one byte earlier,
+ * inside the call. Where debug info shows functions inlined at that
+ * point, each becomes a frame of its own (innermost first), as in
+ * LeakSanitizer, so an -O2 build still shows its helpers. Strings live as
+ * long as the symbolizer. */
+size_t pw__symbolize(pw__symbolizer *s, const uintptr_t *addrs, size_t n, pw__frame *out,
+                     size_t cap);
 void pw__symbolizer_free(pw__symbolizer *s);
 
 #endif
