@@ -74,8 +74,10 @@ PW__EXPORT void pw_v1_checkin(pw_pool *pool, const void *conn, int in_transactio
   if (!pool || !conn) return;
   int saved = errno;
   /* Like libzdb's checkin: the stack only matters for a finding. */
-  const pw__stack *stack = in_transaction || !pw__is_checked_out(conn) ? pw__capture() : NULL;
-  pw__checkin(core(pool), conn, stack, in_transaction != 0);
+  pw__checkout_record taken;
+  bool found = pw__checkin_take(conn, &taken, NULL);
+  const pw__stack *stack = in_transaction || !found ? pw__capture() : NULL;
+  pw__checkin_account(core(pool), conn, found ? &taken : NULL, stack, in_transaction != 0);
   errno = saved;
 }
 

@@ -174,16 +174,21 @@ PW__EXPORT Connection_T ConnectionPool_getConnection(ConnectionPool_T p) {
 static void checkin(pw__pool *pool, Connection_T c) {
   if (!c) return;
   int saved = errno;
+  pw__checkout_record taken;
   const void *conn = NULL;
-  pw__pool *bound = NULL;
-  bool checked_out = false, in_transaction = false;
-  if (pw__handle_lookup(c, &conn, &bound, &checked_out) && conn && real_PQtransactionStatus()) {
+  bool found = pw__checkin_take(c, &taken, &conn);
+  bool in_transaction = false;
+  if (conn && real_PQtransactionStatus()) {
     PGTransactionStatusType status = real_PQtransactionStatus()((PGconn *)conn);
     in_transaction = status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
   }
   /* The stack is only needed for a finding: skip the capture otherwise. */
-  const pw__stack *stack = in_transaction || !checked_out ? pw__capture() : NULL;
-  pw__checkin(pool ? pool : bound, c, stack, in_transaction);
+  const pw__stack *stack = in_transaction || !found ? pw__capture() : NULL;
+  if (!found && !pool) { /* a double Connection_close: name the pool it came from */
+    bool checked_out;
+    pw__handle_lookup(c, &conn, &pool, &checked_out);
+  }
+  pw__checkin_account(pool, c, found ? &taken : NULL, stack, in_transaction);
   errno = saved;
 }
 

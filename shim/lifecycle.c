@@ -33,9 +33,12 @@ static void read_configuration(void) {
   errno = saved;
 }
 
-void pw__init(void) {
+_Atomic bool pw__ready;
+
+void pw__init_slow(void) {
   pthread_once(&init_once, read_configuration);
   pw__monitor_ensure();
+  atomic_store_explicit(&pw__ready, true, memory_order_release);
 }
 
 /* ---- own frames ------------------------------------------------------- */
@@ -72,6 +75,7 @@ static void after_fork_child(void) {
   pw__stack_atfork_child();
   pw__pool_reset_all();
   pw__monitor_forget();
+  atomic_store(&pw__ready, false); /* the child starts its own monitor */
   started_at = (double)pw__wall_ns() / 1e9;
 }
 

@@ -3,6 +3,9 @@
 #ifndef POOLWATCH_LIFECYCLE_H
 #define POOLWATCH_LIFECYCLE_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #include "options.h"
 #include "stack.h"
 
@@ -12,12 +15,19 @@
  * uses libpq must not even see a warning about a bad option). */
 extern pw__options pw__config;
 
-/* Reads the configuration on the first call; cheap afterwards. */
-void pw__init(void);
+/* Reads the configuration and starts what it asks for, on the first call
+ * (and again in a forked child); one load afterwards, since every hook
+ * calls it. */
+extern _Atomic bool pw__ready;
+void pw__init_slow(void);
+static inline void pw__init(void) {
+  if (!atomic_load_explicit(&pw__ready, memory_order_acquire)) pw__init_slow();
+}
 
-/* The caller's stack, POOLWATCH_STACK_DEPTH frames deep. */
+/* The caller's stack, POOLWATCH_STACK_DEPTH frames deep; NULL with depth
+ * 0, which turns stack capture off. */
 static inline const pw__stack *pw__capture(void) {
-  return pw__stack_capture((int)pw__config.stack_depth);
+  return pw__config.stack_depth ? pw__stack_capture((int)pw__config.stack_depth) : NULL;
 }
 
 #endif

@@ -55,7 +55,13 @@ typedef struct shard {
   recent finished[RECENT_COUNT];
   recent returned[RECENT_COUNT];
   unsigned finished_next, returned_next;
+  /* Checkout entries kept for reuse: a checkout+checkin pair then costs
+   * no malloc and no free. Linked through hh.next. */
+  checkout_entry *spare;
+  unsigned spare_count;
 } shard;
+
+#define MAX_SPARE 32
 
 static shard shards[SHARD_COUNT];
 static pthread_mutex_t findings_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -75,7 +81,14 @@ static shard *shard_of(const void *key) {
   return &shards[((k >> 4) ^ (k >> 12)) % SHARD_COUNT];
 }
 
-static pid_t thread_id(void) { return gettid(); }
+/* gettid() is a system call; a thread's id never changes, so it is read
+ * once. A forked child's thread gets its own id again (atfork child). */
+static __thread pid_t cached_thread_id __attribute__((tls_model("initial-exec")));
+
+static pid_t thread_id(void) {
+  if (!cached_thread_id) cached_thread_id = gettid();
+  return cached_thread_id;
+}
 
 static void mark_used(pw__pool *pool) {
   if (!atomic_load_explicit(&used, memory_order_relaxed)) atomic_store(&used, true);
@@ -208,7 +221,7 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
   if (e) {
     e->r = (pw__conn_record){
       .conn = conn, .pool = pool, .stack = stack, .opened_ns = start_ns,
-      .opened_wall_ns = pw__wall_ns(), .connect_start_ns = start_ns,
+      .connect_start_ns = start_ns,
       .blocking_ns = blocking ? end_ns - start_ns : 0,
       .connect_ns = state == PW__CONNECTED ? end_ns - start_ns : 0,
       .thread = thread_id(), .state = state, .conninfo = conninfo,
@@ -374,20 +387,27 @@ void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stac
   mark_used(pool);
   atomic_fetch_add_explicit(&pool->checkouts, 1, memory_order_relaxed);
   pw__histogram_record(&pool->wait, end_ns - start_ns);
-  checkout_entry *e = malloc(sizeof(*e));
-  if (!e) return;
-  e->r = (pw__checkout_record){
-    .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns,
-    .at_wall_ns = pw__wall_ns(), .thread = thread_id(),
-  };
   shard *sh = shard_of(handle);
   checkout_entry *stale = NULL;
   pthread_mutex_lock(&sh->lock);
-  HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), stale);
-  if (stale) HASH_DEL(sh->checkouts, stale);
-  HASH_ADD(hh, sh->checkouts, r.handle, sizeof(e->r.handle), e);
+  checkout_entry *e = sh->spare;
+  if (e) {
+    sh->spare = (checkout_entry *)e->hh.next;
+    sh->spare_count--;
+  } else {
+    e = malloc(sizeof(*e)); /* not a blocking call: fine under the lock */
+  }
+  if (e) {
+    e->r = (pw__checkout_record){
+      .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns, .thread = thread_id(),
+    };
+    HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), stale);
+    if (stale) HASH_DEL(sh->checkouts, stale);
+    HASH_ADD(hh, sh->checkouts, r.handle, sizeof(e->r.handle), e);
+  }
   pthread_mutex_unlock(&sh->lock);
-  if (stale) {
+  if (!e) return;
+  if (stale) { /* the pool handed out a handle it never got back */
     if (!stale->r.inherited) atomic_fetch_sub_explicit(&stale->r.pool->checked_out, 1, memory_order_relaxed);
     free(stale);
   }
@@ -404,58 +424,88 @@ void pw__checkout_failed(pw__pool *pool, const pw__stack *stack, uint64_t start_
               "checkout failed: the pool is at its maximum", true);
 }
 
-static checkout_entry *checkout_remove(const void *handle, const pw__stack **previous) {
+/* Takes HANDLE's checkout out of the registry and copies it to OUT; the
+ * entry goes back to the shard's spares. Returns false when HANDLE is not
+ * checked out; then *PREVIOUS (if asked) is the stack of the checkout it
+ * was last returned from. CONN, if asked, gets the PGconn bound to HANDLE. */
+static bool checkout_take(const void *handle, pw__checkout_record *out,
+                          const pw__stack **previous, const void **conn) {
   shard *sh = shard_of(handle);
-  checkout_entry *e;
+  checkout_entry *e, *gone = NULL;
+  handle_entry *bound = NULL;
   pthread_mutex_lock(&sh->lock);
   HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), e);
+  if (conn) HASH_FIND(hh, sh->handles, &handle, sizeof(handle), bound);
+  if (conn) *conn = bound ? bound->conn : NULL;
   if (e) {
     HASH_DEL(sh->checkouts, e);
     remember(sh->returned, &sh->returned_next, handle, e->r.stack, e->r.pool);
+    *out = e->r;
+    if (sh->spare_count < MAX_SPARE) {
+      e->hh.next = sh->spare;
+      sh->spare = e;
+      sh->spare_count++;
+    } else {
+      gone = e;
+    }
   } else if (previous) {
     const recent *r = recall(sh->returned, handle);
     *previous = r ? r->stack : NULL;
   }
   pthread_mutex_unlock(&sh->lock);
-  return e;
+  free(gone);
+  return e != NULL;
 }
 
-static void checkout_ended(checkout_entry *e, uint64_t now) {
-  pw__pool *pool = e->r.pool;
+static void checkout_ended(const pw__checkout_record *c, uint64_t now) {
+  pw__pool *pool = c->pool;
   atomic_fetch_sub_explicit(&pool->checked_out, 1, memory_order_relaxed);
-  uint64_t held = now - e->r.at_ns;
+  uint64_t held = now - c->at_ns;
   pw__histogram_record(&pool->hold, held);
-  if (e->r.stack) {
-    pw__stack *s = (pw__stack *)e->r.stack;
+  if (c->stack) {
+    pw__stack *s = (pw__stack *)c->stack;
     atomic_fetch_add_explicit(&s->hold_ns, held, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->holds, 1, memory_order_relaxed);
   }
-  if (e->r.reported_held)
-    emit("held_too_long_returned", pool, e->r.handle, e->r.stack, pw__seconds(held), NULL);
+  if (c->reported_held)
+    emit("held_too_long_returned", pool, c->handle, c->stack, pw__seconds(held), NULL);
+}
+
+bool pw__checkin_take(const void *handle, pw__checkout_record *taken, const void **conn) {
+  return checkout_take(handle, taken, NULL, conn);
+}
+
+void pw__checkin_account(pw__pool *pool, const void *handle, const pw__checkout_record *taken,
+                         const pw__stack *stack, bool in_transaction) {
+  if (!taken) {
+    const pw__stack *previous = NULL;
+    pw__checkout_record none;
+    checkout_take(handle, &none, &previous, NULL); /* only to recall the last checkout */
+    if (!pool) pool = pw__pool_libpq();
+    mark_used(pool);
+    finding_add(PW__FINDING_DOUBLE_CHECKIN, pool, stack, previous,
+                "checkin of a connection that is not checked out", false);
+    return;
+  }
+  if (!pool) pool = taken->pool;
+  mark_used(pool);
+  uint64_t now = pw__now_ns();
+  if (!taken->inherited) {
+    atomic_fetch_add_explicit(&pool->checkins, 1, memory_order_relaxed);
+    checkout_ended(taken, now);
+    emit("checkin", pool, handle, stack, pw__seconds(now - taken->at_ns), NULL);
+  }
+  if (in_transaction)
+    finding_add(PW__FINDING_CHECKIN_IN_TRANSACTION, pool, stack, taken->stack,
+                "returned with a transaction open; the pool rolls it back", false);
 }
 
 bool pw__checkin(pw__pool *pool, const void *handle, const pw__stack *stack,
                  bool in_transaction) {
-  const pw__stack *previous = NULL;
-  checkout_entry *e = checkout_remove(handle, &previous);
-  if (!pool) pool = e ? e->r.pool : pw__pool_libpq();
-  mark_used(pool);
-  if (!e) {
-    finding_add(PW__FINDING_DOUBLE_CHECKIN, pool, stack, previous,
-                "checkin of a connection that is not checked out", false);
-    return false;
-  }
-  uint64_t now = pw__now_ns();
-  if (!e->r.inherited) {
-    atomic_fetch_add_explicit(&pool->checkins, 1, memory_order_relaxed);
-    checkout_ended(e, now);
-    emit("checkin", pool, handle, stack, pw__seconds(now - e->r.at_ns), NULL);
-  }
-  if (in_transaction)
-    finding_add(PW__FINDING_CHECKIN_IN_TRANSACTION, pool, stack, e->r.stack,
-                "returned with a transaction open; the pool rolls it back", false);
-  free(e);
-  return true;
+  pw__checkout_record taken;
+  bool found = pw__checkin_take(handle, &taken, NULL);
+  pw__checkin_account(pool, handle, found ? &taken : NULL, stack, in_transaction);
+  return found;
 }
 
 bool pw__is_checked_out(const void *handle) {
@@ -480,12 +530,11 @@ void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t e
 }
 
 void pw__checkout_closed(pw__pool *pool, const void *handle, const pw__stack *stack) {
-  checkout_entry *e = checkout_remove(handle, NULL);
-  if (!e) return;
-  if (!e->r.inherited) checkout_ended(e, pw__now_ns());
-  finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, e->r.stack,
+  pw__checkout_record c;
+  if (!checkout_take(handle, &c, NULL, NULL)) return;
+  if (!c.inherited) checkout_ended(&c, pw__now_ns());
+  finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, c.stack,
               "connection closed while checked out", false);
-  free(e);
 }
 
 void pw__pool_conn_closed(pw__pool *pool, const void *handle, const pw__stack *stack) {
@@ -553,7 +602,7 @@ void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
     while (gone) {
       e = gone;
       gone = e->hh.next;
-      if (!e->r.inherited) checkout_ended(e, pw__now_ns());
+      if (!e->r.inherited) checkout_ended(&e->r, pw__now_ns());
       finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, e->r.stack,
                   "pool stopped while the connection was checked out", false);
       free(e);
@@ -700,6 +749,7 @@ void pw__registry_atfork_child(void) {
     for (checkout_entry *e = shards[i].checkouts; e; e = e->hh.next) e->r.inherited = true;
   }
   pthread_mutex_init(&findings_lock, NULL);
+  cached_thread_id = 0;
   for (size_t i = 0; i < finding_count; i++) free(findings[i].holders);
   finding_count = 0;
   atomic_store(&used, false);

@@ -40,8 +40,7 @@ typedef struct pw__conn_record {
   const void *conn;
   pw__pool *pool;
   const pw__stack *stack;
-  uint64_t opened_ns;      /* monotonic */
-  uint64_t opened_wall_ns; /* realtime */
+  uint64_t opened_ns;      /* monotonic; reports derive the wall time */
   uint64_t connect_start_ns;
   uint64_t blocking_ns;    /* time the program waited in a blocking connect */
   uint64_t connect_ns;     /* connect time as recorded, once connected */
@@ -57,8 +56,7 @@ typedef struct pw__checkout_record {
   const void *handle;
   pw__pool *pool;
   const pw__stack *stack;
-  uint64_t at_ns;
-  uint64_t at_wall_ns;
+  uint64_t at_ns;          /* monotonic */
   pid_t thread;
   bool inherited;
   bool reported_held;      /* crossed POOLWATCH_LEAK_THRESHOLD already */
@@ -97,6 +95,17 @@ void pw__checkout_failed(pw__pool *pool, const pw__stack *stack, uint64_t start_
  * for a double checkin. */
 bool pw__checkin(pw__pool *pool, const void *handle, const pw__stack *stack,
                  bool in_transaction);
+/* A checkin in two steps, for hooks that must look at the connection in
+ * between (libzdb rolls an open transaction back on return): TAKE removes
+ * HANDLE's checkout before the call is forwarded (once returned, the
+ * connection may be handed to another thread at once), copying it to
+ * TAKEN, and says which PGconn HANDLE wraps (see pw__handle_bind) if CONN
+ * is not NULL; it returns false when HANDLE is not checked out. ACCOUNT
+ * then records the checkin, or a double checkin when TAKEN is NULL. POOL
+ * NULL means the checkout's own pool. */
+bool pw__checkin_take(const void *handle, pw__checkout_record *taken, const void **conn);
+void pw__checkin_account(pw__pool *pool, const void *handle, const pw__checkout_record *taken,
+                         const pw__stack *stack, bool in_transaction);
 /* Is HANDLE checked out right now? */
 bool pw__is_checked_out(const void *handle);
 /* HANDLE (a pool's connection object, such as libzdb's Connection_T) wraps

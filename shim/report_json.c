@@ -92,6 +92,13 @@ static void time_json(pw__buf *out, double seconds) {
   pw__buf_json_string(out, text);
 }
 
+/* Records keep only the monotonic time of an event (one clock read on the
+ * hot path); the wall time is derived from when the snapshot was taken. */
+static double wall_time(const pw__report *r, uint64_t monotonic_ns) {
+  const pw__snapshot *s = &r->snapshot;
+  return (double)s->taken_wall_ns / 1e9 - (double)(s->taken_ns - monotonic_ns) / 1e9;
+}
+
 static void leak_json(pw__buf *out, const pw__report *r, const pw__leak_group *g) {
   pw__buf_printf(out, "{\"kind\": \"%s\", \"pool\": ", g->checkout ? "checkout" : "connection");
   pw__buf_json_string(out, g->pool->name);
@@ -104,11 +111,11 @@ static void leak_json(pw__buf *out, const pw__report *r, const pw__leak_group *g
     pw__buf_puts(out, i ? ", {\"opened_at\": " : "{\"opened_at\": ");
     if (g->checkout) {
       const pw__checkout_record *c = &r->snapshot.checkouts[g->first + i];
-      time_json(out, (double)c->at_wall_ns / 1e9);
+      time_json(out, wall_time(r, c->at_ns));
       pw__buf_printf(out, ", \"thread\": %d}", (int)c->thread);
     } else {
       const pw__conn_record *c = &r->snapshot.conns[g->first + i];
-      time_json(out, (double)c->opened_wall_ns / 1e9);
+      time_json(out, wall_time(r, c->opened_ns));
       pw__buf_printf(out, ", \"thread\": %d, \"conninfo\": ", (int)c->thread);
       pw__buf_json_string(out, c->conninfo ? c->conninfo : "");
       pw__buf_printf(out, ", \"connected\": %s}", c->state == PW__CONNECTED ? "true" : "false");

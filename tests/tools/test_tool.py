@@ -359,7 +359,7 @@ BAD_ARGUMENTS = [
     (["run"], "name the PROGRAM"),
     (["run", "--"], "name the PROGRAM"),
     (["run", "--nope", "--", "true"], "unknown option '--nope'"),
-    (["run", "--depth", "0", "--", "true"], "--depth takes a whole number from 1 to 128"),
+    (["run", "--depth", "129", "--", "true"], "--depth takes a whole number from 0 to 128"),
     (["run", "--depth=abc", "true"], "not 'abc'"),
     (["run", "--exitcode", "300", "true"], "--exitcode takes a whole number from 0 to 255"),
     (["run", "--threshold", "5x", "true"], "--threshold takes a positive duration"),
