@@ -6,9 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+/* Every key here is an address. uthash's default (Jenkins over the key's
+ * bytes) is built for strings; a multiplicative hash of the address is a
+ * few instructions and spreads heap addresses as well. */
+static inline unsigned hash_address(const void *keyptr) {
+  uintptr_t key;
+  memcpy(&key, keyptr, sizeof(key));
+  return (unsigned)((key * 0x9E3779B97F4A7C15ull) >> 32);
+}
+#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = hash_address(keyptr))
 #include <uthash.h>
 
 #include "clock.h"
+#include "spinlock.h"
 
 /* uthash aborts the process when malloc fails; poolwatch must never take
  * its host down, so a failed table expansion just keeps the old buckets. */
@@ -48,7 +58,7 @@ typedef struct recent {
 } recent;
 
 typedef struct shard {
-  pthread_mutex_t lock;
+  pw__spinlock lock;
   conn_entry *conns;
   checkout_entry *checkouts;
   handle_entry *handles;
@@ -72,8 +82,18 @@ static size_t finding_count, finding_cap;
 static _Atomic bool used;
 static _Atomic(pw__event_sink) sink;
 
+/* uthash frees a table's buckets when its last item goes and allocates
+ * them again on the next add: a program that checks one connection out
+ * and in would pay both on every pair. Each shard's checkout table keeps
+ * one entry that never leaves. It is marked inherited, which every walk
+ * already skips, and its key is the shard's own address, never a handle. */
+static checkout_entry keepers[SHARD_COUNT];
+
 __attribute__((constructor(101))) static void init_shards(void) {
-  for (int i = 0; i < SHARD_COUNT; i++) pthread_mutex_init(&shards[i].lock, NULL);
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    keepers[i].r = (pw__checkout_record){.handle = &shards[i], .inherited = true};
+    HASH_ADD(hh, shards[i].checkouts, r.handle, sizeof(keepers[i].r.handle), &keepers[i]);
+  }
 }
 
 static shard *shard_of(const void *key) {
@@ -228,13 +248,13 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
     };
     shard *sh = shard_of(conn);
     conn_entry *stale = NULL;
-    pthread_mutex_lock(&sh->lock);
+    pw__spin_lock(&sh->lock);
     /* An address still registered belongs to a PGconn freed behind our
      * back (inherited across fork, or finished by an untracked path). */
     HASH_FIND(hh, sh->conns, &conn, sizeof(conn), stale);
     if (stale) HASH_DEL(sh->conns, stale);
     HASH_ADD(hh, sh->conns, r.conn, sizeof(e->r.conn), e);
-    pthread_mutex_unlock(&sh->lock);
+    pw__spin_unlock(&sh->lock);
     if (stale) {
       free(stale->r.conninfo);
       free(stale);
@@ -251,7 +271,7 @@ void pw__conn_connect_done(const void *conn, bool ok, uint64_t end_ns) {
   conn_entry *e;
   pw__pool *pool = NULL;
   uint64_t start = 0;
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e && e->r.state == PW__CONNECTING && !e->r.inherited) {
     e->r.state = ok ? PW__CONNECTED : PW__FAILED;
@@ -259,7 +279,7 @@ void pw__conn_connect_done(const void *conn, bool ok, uint64_t end_ns) {
     pool = e->r.pool;
     start = e->r.connect_start_ns;
   }
-  pthread_mutex_unlock(&sh->lock);
+  pw__spin_unlock(&sh->lock);
   if (!pool) return;
   if (ok) {
     pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
@@ -276,7 +296,7 @@ void pw__conn_reset(const void *conn, pw__connect_state state, uint64_t start_ns
   conn_entry *e;
   pw__pool *pool = NULL;
   pw__connect_state before = PW__FAILED;
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e && !e->r.inherited) {
     pool = e->r.pool;
@@ -285,7 +305,7 @@ void pw__conn_reset(const void *conn, pw__connect_state state, uint64_t start_ns
     e->r.connect_start_ns = start_ns;
     e->r.connect_ns = state == PW__CONNECTED ? end_ns - start_ns : 0;
   }
-  pthread_mutex_unlock(&sh->lock);
+  pw__spin_unlock(&sh->lock);
   if (!pool) return;
   atomic_fetch_add_explicit(&pool->reconnects, 1, memory_order_relaxed);
   /* The old server connection is gone either way; a new one counts again
@@ -306,7 +326,7 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
   const pw__stack *first_finish = NULL;
   pw__pool *finished_pool = NULL;
   bool known_finished = false;
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e) {
     HASH_DEL(sh->conns, e);
@@ -319,7 +339,7 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
       finished_pool = r->pool;
     }
   }
-  pthread_mutex_unlock(&sh->lock);
+  pw__spin_unlock(&sh->lock);
 
   if (known_finished) {
     finding_add(PW__FINDING_DOUBLE_FINISH, finished_pool, stack, first_finish,
@@ -347,7 +367,7 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
   pw__pool *from = NULL;
   bool connected = false, failed = false;
   uint64_t waited = 0, connect_ns = 0;
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e && !e->r.inherited && e->r.pool != pool) {
     from = e->r.pool;
@@ -357,7 +377,7 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
     connect_ns = e->r.connect_ns;
     e->r.pool = pool;
   }
-  pthread_mutex_unlock(&sh->lock);
+  pw__spin_unlock(&sh->lock);
   if (!e) return false;
   if (from) {
     mark_used(pool);
@@ -389,7 +409,7 @@ void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stac
   pw__histogram_record(&pool->wait, end_ns - start_ns);
   shard *sh = shard_of(handle);
   checkout_entry *stale = NULL;
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   checkout_entry *e = sh->spare;
   if (e) {
     sh->spare = (checkout_entry *)e->hh.next;
@@ -405,7 +425,7 @@ void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stac
     if (stale) HASH_DEL(sh->checkouts, stale);
     HASH_ADD(hh, sh->checkouts, r.handle, sizeof(e->r.handle), e);
   }
-  pthread_mutex_unlock(&sh->lock);
+  pw__spin_unlock(&sh->lock);
   if (!e) return;
   if (stale) { /* the pool handed out a handle it never got back */
     if (!stale->r.inherited) atomic_fetch_sub_explicit(&stale->r.pool->checked_out, 1, memory_order_relaxed);
@@ -433,7 +453,7 @@ static bool checkout_take(const void *handle, pw__checkout_record *out,
   shard *sh = shard_of(handle);
   checkout_entry *e, *gone = NULL;
   handle_entry *bound = NULL;
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), e);
   if (conn) HASH_FIND(hh, sh->handles, &handle, sizeof(handle), bound);
   if (conn) *conn = bound ? bound->conn : NULL;
@@ -452,8 +472,8 @@ static bool checkout_take(const void *handle, pw__checkout_record *out,
     const recent *r = recall(sh->returned, handle);
     *previous = r ? r->stack : NULL;
   }
-  pthread_mutex_unlock(&sh->lock);
-  free(gone);
+  pw__spin_unlock(&sh->lock);
+  if (gone) free(gone);
   return e != NULL;
 }
 
@@ -511,9 +531,9 @@ bool pw__checkin(pw__pool *pool, const void *handle, const pw__stack *stack,
 bool pw__is_checked_out(const void *handle) {
   shard *sh = shard_of(handle);
   checkout_entry *e;
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), e);
-  pthread_mutex_unlock(&sh->lock);
+  pw__spin_unlock(&sh->lock);
   return e != NULL;
 }
 
@@ -550,21 +570,21 @@ void pw__handle_bind(const void *handle, const void *conn, pw__pool *pool) {
   if (!e) return;
   *e = (handle_entry){.handle = handle, .conn = conn, .pool = pool};
   shard *sh = shard_of(handle);
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->handles, &handle, sizeof(handle), old);
   if (old) HASH_DEL(sh->handles, old);
   HASH_ADD(hh, sh->handles, handle, sizeof(e->handle), e);
-  pthread_mutex_unlock(&sh->lock);
+  pw__spin_unlock(&sh->lock);
   free(old);
 }
 
 void pw__handle_unbind(const void *handle) {
   shard *sh = shard_of(handle);
   handle_entry *e;
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
   if (e) HASH_DEL(sh->handles, e);
-  pthread_mutex_unlock(&sh->lock);
+  pw__spin_unlock(&sh->lock);
   free(e);
 }
 
@@ -573,7 +593,7 @@ bool pw__handle_lookup(const void *handle, const void **conn, pw__pool **pool,
   shard *sh = shard_of(handle);
   handle_entry *e;
   checkout_entry *c;
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
   HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), c);
   if (e) {
@@ -581,7 +601,7 @@ bool pw__handle_lookup(const void *handle, const void **conn, pw__pool **pool,
     *pool = e->pool;
   }
   *checked_out = c != NULL;
-  pthread_mutex_unlock(&sh->lock);
+  pw__spin_unlock(&sh->lock);
   return e != NULL;
 }
 
@@ -590,7 +610,7 @@ void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
   for (int i = 0; i < SHARD_COUNT; i++) {
     shard *sh = &shards[i];
     checkout_entry *gone = NULL, *e, *tmp;
-    pthread_mutex_lock(&sh->lock);
+    pw__spin_lock(&sh->lock);
     HASH_ITER(hh, sh->checkouts, e, tmp) {
       if (e->r.pool == pool) {
         HASH_DEL(sh->checkouts, e);
@@ -598,7 +618,7 @@ void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
         gone = e;
       }
     }
-    pthread_mutex_unlock(&sh->lock);
+    pw__spin_unlock(&sh->lock);
     while (gone) {
       e = gone;
       gone = e->hh.next;
@@ -618,7 +638,7 @@ static pw__holder *collect_holders(pw__pool *pool, size_t *count) {
   if (!holders) return NULL;
   for (int i = 0; i < SHARD_COUNT; i++) {
     checkout_entry *e, *tmp;
-    pthread_mutex_lock(&shards[i].lock);
+    pw__spin_lock(&shards[i].lock);
     HASH_ITER(hh, shards[i].checkouts, e, tmp) {
       if (e->r.pool != pool || e->r.inherited) continue;
       size_t j = 0;
@@ -634,7 +654,7 @@ static pw__holder *collect_holders(pw__pool *pool, size_t *count) {
       }
       holders[j].count++;
     }
-    pthread_mutex_unlock(&shards[i].lock);
+    pw__spin_unlock(&shards[i].lock);
   }
   *count = n;
   return holders;
@@ -662,7 +682,7 @@ bool pw__snapshot_take(pw__snapshot *s) {
   bool ok = true;
   for (int i = 0; i < SHARD_COUNT && ok; i++) {
     shard *sh = &shards[i];
-    pthread_mutex_lock(&sh->lock);
+    pw__spin_lock(&sh->lock);
     for (conn_entry *e = sh->conns; e && ok; e = e->hh.next) {
       if (e->r.inherited) continue;
       if (!(ok = GROW(s->conns, s->conn_count, conn_cap))) break;
@@ -675,7 +695,7 @@ bool pw__snapshot_take(pw__snapshot *s) {
       if (!(ok = GROW(s->checkouts, s->checkout_count, checkout_cap))) break;
       s->checkouts[s->checkout_count++] = e->r;
     }
-    pthread_mutex_unlock(&sh->lock);
+    pw__spin_unlock(&sh->lock);
   }
   pthread_mutex_lock(&findings_lock);
   if (ok && finding_count) {
@@ -711,19 +731,19 @@ void pw__snapshot_free(pw__snapshot *s) {
 
 void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg) {
   for (int i = 0; i < SHARD_COUNT; i++) {
-    pthread_mutex_lock(&shards[i].lock);
+    pw__spin_lock(&shards[i].lock);
     for (checkout_entry *e = shards[i].checkouts; e; e = e->hh.next)
       if (!e->r.inherited) fn(&e->r, arg);
-    pthread_mutex_unlock(&shards[i].lock);
+    pw__spin_unlock(&shards[i].lock);
   }
 }
 
 void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg) {
   for (int i = 0; i < SHARD_COUNT; i++) {
-    pthread_mutex_lock(&shards[i].lock);
+    pw__spin_lock(&shards[i].lock);
     for (conn_entry *e = shards[i].conns; e; e = e->hh.next)
       if (!e->r.inherited) fn(&e->r, arg);
-    pthread_mutex_unlock(&shards[i].lock);
+    pw__spin_unlock(&shards[i].lock);
   }
 }
 
@@ -731,11 +751,11 @@ void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg) {
 
 void pw__registry_atfork_prepare(void) {
   pthread_mutex_lock(&findings_lock);
-  for (int i = 0; i < SHARD_COUNT; i++) pthread_mutex_lock(&shards[i].lock);
+  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_lock(&shards[i].lock);
 }
 
 void pw__registry_atfork_parent(void) {
-  for (int i = SHARD_COUNT - 1; i >= 0; i--) pthread_mutex_unlock(&shards[i].lock);
+  for (int i = SHARD_COUNT - 1; i >= 0; i--) pw__spin_unlock(&shards[i].lock);
   pthread_mutex_unlock(&findings_lock);
 }
 
@@ -744,7 +764,7 @@ void pw__registry_atfork_child(void) {
    * known (so finishing one is not a double finish) but are the parent's
    * to report. Findings so far are the parent's too. */
   for (int i = 0; i < SHARD_COUNT; i++) {
-    pthread_mutex_init(&shards[i].lock, NULL);
+    pw__spin_reset(&shards[i].lock);
     for (conn_entry *e = shards[i].conns; e; e = e->hh.next) e->r.inherited = true;
     for (checkout_entry *e = shards[i].checkouts; e; e = e->hh.next) e->r.inherited = true;
   }

@@ -1,9 +1,9 @@
 """The overhead benchmark's driver; run.sh builds, starts a server and runs it.
 
 Every workload runs without and with libpoolwatch.so preloaded, in turn
-(A/B/A/B...) for several rounds, so drift on the machine hits both alike;
-the table shows the medians. A ratio is throughput with the shim divided by
-throughput without: 1.00 costs nothing, 0.50 is half as fast.
+(A B B A A B ...) for several rounds, so drift on the machine hits both
+alike; the table shows the medians. A ratio is throughput with the shim
+divided by throughput without: 1.00 costs nothing, 0.50 is half as fast.
 """
 
 import argparse
@@ -34,6 +34,8 @@ class Runner:
         self.bin = os.path.join(build, "tests", "bench")
         self.quick = quick
         self.rounds = 3 if quick else 5
+        # Connects and pgbench vary more from run to run: more rounds.
+        self.noisy_rounds = 5 if quick else 9
         self.seconds = 0.2 if quick else 1.0
 
     def env(self, shim, extra=None):
@@ -59,11 +61,14 @@ class Runner:
         return p.stdout, ended, cpu * 1e9
 
     def ab(self, measure, rounds=None):
-        """MEASURE(shim) -> number, alternating without/with each round."""
+        """MEASURE(shim) -> number, without and with the shim in turn. Every
+        other round starts with the shim (A B B A ...), so whatever the
+        first run of a pair leaves behind (dirty caches, backends still
+        exiting) falls on both sides alike."""
         without, with_ = [], []
-        for _ in range(rounds or self.rounds):
-            without.append(measure(False))
-            with_.append(measure(True))
+        for i in range(rounds or self.rounds):
+            for shim in (False, True) if i % 2 == 0 else (True, False):
+                (with_ if shim else without).append(measure(shim))
         return without, with_
 
     def ab2(self, measure, rounds=None):
@@ -113,33 +118,50 @@ def fmt(value, unit):
 # ---- workloads ---------------------------------------------------------------
 
 def pairs(r, pool, threads, frames=0, extra=None):
+    """Wall ns per pair, and the process's CPU ns per pair (less disturbed
+    by other processes on a busy machine)."""
     def measure(shim):
-        out, _, _ = r.run([f"{r.bin}/pwbench", pool, str(threads), str(r.seconds), str(frames)],
-                       shim, extra)
-        return parse(out)["ns_per_op"]
-    return r.ab(measure)
+        out, _, cpu = r.run([f"{r.bin}/pwbench", pool, str(threads), str(r.seconds),
+                             str(frames)], shim, extra)
+        v = parse(out)
+        return v["ns_per_op"], cpu / v["total_pairs"]
+    return r.ab2(measure)
 
 
 # A connect takes milliseconds and varies with the server and the machine's
-# load: more rounds, and also the client's CPU time, which is where the
-# shim's cost lands and which other processes disturb far less.
+# load. The client's CPU time is measured too: that is where the shim's cost
+# lands, and other processes disturb it far less.
 def connects(r):
-    count = 30 if r.quick else 100
+    count = 30 if r.quick else 150
     def measure(shim):
         out, _, cpu = r.run([f"{r.bin}/pwbench", "connect", str(count)], shim)
         return parse(out)["ns_per_op"], cpu / count
-    return r.ab2(measure, rounds=r.rounds + 2)
+    return r.ab2(measure, rounds=r.noisy_rounds)
 
 
 def pgbench(r):
     subprocess.run(["pgbench", "-i", "-s", "1", "-q"], env=r.env(False), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    clients, tx = 2, 1000 if r.quick else 5000
+    clients, tx = 2, 1000 if r.quick else 8000
     def measure(shim):
         out, _, cpu = r.run(["pgbench", "-S", "-n", "-c", str(clients), "-t", str(tx)], shim)
         tps = float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))
         return tps, cpu / (clients * tx)
-    return r.ab2(measure, rounds=r.rounds + 2)
+    return r.ab2(measure, rounds=r.noisy_rounds)
+
+
+def process_start(r):
+    """Start and exit of a program that never touches libpq (/bin/true):
+    what every process pays that inherits the preload, a shell or a
+    compiler under `poolwatch run make` included."""
+    count = 30 if r.quick else 100
+    def measure(shim):
+        env = r.env(shim)
+        t0 = time.monotonic_ns()
+        for _ in range(count):
+            subprocess.run(["/bin/true"], env=env, check=True)
+        return (time.monotonic_ns() - t0) / count
+    return r.ab(measure)
 
 
 def exit_report(r, out_dir):
@@ -228,18 +250,25 @@ def benchmark(r):
         return rows[-1]
 
     print(f"bench: {r.rounds} rounds of {r.seconds} s per workload and side", file=sys.stderr)
-    zdb1 = add("libzdb checkout+checkin, 1 thread (ns/pair)", "time", "ns", pairs(r, "zdb", 1),
+    wall, cpu = pairs(r, "zdb", 1)
+    zdb1 = add("libzdb checkout+checkin, 1 thread (ns/pair)", "time", "ns", wall,
                target=("added ≤ 100 ns", lambda row: row.added() <= 100))
-    add("libzdb checkout+checkin, 2 threads", "time", "ns", pairs(r, "zdb", 2))
+    add("… CPU time per pair", "time", "ns", cpu)
+    add("libzdb checkout+checkin, 2 threads", "time", "ns", pairs(r, "zdb", 2)[0])
     # As a slowdown (time with ÷ time without), 4 threads may be 25% worse.
-    add("libzdb checkout+checkin, 4 threads", "time", "ns", pairs(r, "zdb", 4),
+    add("libzdb checkout+checkin, 4 threads", "time", "ns", pairs(r, "zdb", 4)[0],
         target=("≥ 1-thread ratio ÷ 1.25", lambda row: row.ratio() >= zdb1.ratio() / 1.25))
     add("libzdb, 1 thread, POOLWATCH_STACK_DEPTH=1", "time", "ns",
-        pairs(r, "zdb", 1, extra={"POOLWATCH_STACK_DEPTH": "1"}))
-    add("libzdb, 1 thread, call site 40 frames deep", "time", "ns", pairs(r, "zdb", 1, frames=40))
+        pairs(r, "zdb", 1, extra={"POOLWATCH_STACK_DEPTH": "1"})[0])
+    add("libzdb, 1 thread, call site 40 frames deep", "time", "ns",
+        pairs(r, "zdb", 1, frames=40)[0])
+    add("libzdb, 1 thread, 40 frames deep, POOLWATCH_STACK_DEPTH=1", "time", "ns",
+        pairs(r, "zdb", 1, frames=40, extra={"POOLWATCH_STACK_DEPTH": "1"})[0])
     for t in (1, 2, 4):
-        add(f"annotated pool, {t} thread{'s' if t > 1 else ''} (ns/pair)", "time", "ns",
-            pairs(r, "api", t))
+        wall, cpu = pairs(r, "api", t)
+        add(f"annotated pool, {t} thread{'s' if t > 1 else ''} (ns/pair)", "time", "ns", wall)
+        if t == 1:
+            add("… CPU time per pair", "time", "ns", cpu)
     wall, cpu = connects(r)
     add("PQconnectdb + PQfinish, unix socket (per connect)", "time", "ms", wall,
         target=("ratio ≥ 0.99", lambda row: row.ratio() >= 0.99))
@@ -248,6 +277,7 @@ def benchmark(r):
     add("pgbench -S -n -c 2 (tps)", "rate", "tps", tps,
         target=("ratio ≥ 0.98", lambda row: row.ratio() >= 0.98))
     add("… pgbench CPU time per transaction", "time", "us", cpu)
+    add("start and exit of /bin/true (per process)", "time", "ms", process_start(r))
     with tempfile.TemporaryDirectory(prefix="pwbench-") as out_dir:
         samples, checked = exit_report(r, out_dir)
     add("exit with 100,000 leaked checkouts from 1,000 stacks (exit() to process end)",
@@ -261,8 +291,8 @@ def benchmark(r):
               + (" — the machine was busy: expect noise" if load_before > 0.5 * os.cpu_count()
                  else ""),
               f"- default POOLWATCH_STACK_DEPTH: {DEFAULT_STACK_DEPTH}",
-              f"- {r.rounds} rounds per workload (connect, pgbench: {r.rounds + 2}), without "
-              f"and with the shim in turn; medians{' (--quick)' if r.quick else ''}",
+              f"- {r.rounds} rounds per workload (connect, pgbench: {r.noisy_rounds}), without "
+              f"and with the shim in turn (A B B A ...); medians{' (--quick)' if r.quick else ''}",
               "- ns/pair: wall time × threads ÷ pairs (what each thread pays per pair)",
               "- ratio: throughput with the shim ÷ without (1.00: no cost); "
               "range: lowest and highest of the rounds", ""]
@@ -327,11 +357,11 @@ def callgrind_profile(r, out_dir):
     return lines
 
 
-def perf_profile(r, out_dir, title, argv, unit, per, extra=None):
+def perf_profile(r, out_dir, name, title, argv, unit, per, extra=None):
     """CPU time by function from perf's samples (cpu-clock, so it works
     without hardware counters), inclusive and self, times PER(stdout),
     in UNIT."""
-    data = os.path.join(out_dir, "perf." + "-".join(argv[1:3]))
+    data = os.path.join(out_dir, f"perf.{name}")
     p = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "5000",
                         "--call-graph", "dwarf", "-o", data, "--"] + argv,
                        env=r.env(True, extra),
@@ -355,18 +385,22 @@ def perf_profile(r, out_dir, title, argv, unit, per, extra=None):
 
 
 def profile(r, out_dir):
-    lines = ["# Where libpoolwatch.so spends its time", ""] + callgrind_profile(r, out_dir)
+    lines = ["# Where libpoolwatch.so spends its time", "", f"shim: {shim_version()}", ""]
+    if shutil.which("valgrind") and shutil.which("callgrind_annotate"):
+        lines += callgrind_profile(r, out_dir)
+    else:
+        lines += ["valgrind is not installed: no instruction counts."]
     if not shutil.which("perf"):
         return lines + ["", "perf is not installed: no time profile."]
     seconds = "0.5" if r.quick else "1"
     for threads in (1, 4):
         lines += [""] + perf_profile(
-            r, out_dir, f"libzdb pairs with the shim, {threads} thread(s); CPU ns per pair "
+            r, out_dir, f"zdb-{threads}", f"libzdb pairs with the shim, {threads} thread(s); CPU ns per pair "
             "(whole process, start-up included)",
             [f"{r.bin}/pwbench", "zdb", str(threads), seconds], "ns",
             lambda out: 1 / parse(out)["total_pairs"])
     lines += [""] + perf_profile(
-        r, out_dir, "exit with 100,000 leaked checkouts from 1,000 stacks; CPU ms, whole run "
+        r, out_dir, "exit", "exit with 100,000 leaked checkouts from 1,000 stacks; CPU ms, whole run "
         "(on_exit_report is the exit report)", [f"{r.bin}/pwbench_exit"], "ms", lambda out: 1,
         {"POOLWATCH_OUTPUT_DIR": out_dir})
     return lines + ["", f"Raw data (callgrind_annotate, perf report -i) in {out_dir}"]
@@ -383,7 +417,8 @@ def main():
     r = Runner(args.build, args.quick)
     if args.profile:
         out_dir = os.path.join(args.build, "bench-profile")
-        os.makedirs(out_dir, exist_ok=True)
+        shutil.rmtree(out_dir, ignore_errors=True)  # ours alone: no stale data
+        os.makedirs(out_dir)
         lines = profile(r, out_dir)
     else:
         lines = benchmark(r)

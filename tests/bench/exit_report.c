@@ -12,7 +12,7 @@
 
 #include "leak_sites.h"
 
-pw_pool *leak_pool;
+static pw_pool *leak_pool;
 static char conns[LEAK_SITES * LEAKS_PER_SITE];
 static long taken;
 

@@ -1,6 +1,6 @@
 /* Workloads for the overhead benchmark (run.sh). Each runs the same way
  * with and without libpoolwatch.so preloaded and prints one line of
- * key=value results; run.sh compares the two.
+ * key=value results; bench.py compares the two.
  *
  *   pwbench zdb THREADS SECONDS [FRAMES]   libzdb checkout+checkin pairs
  *   pwbench api THREADS SECONDS [FRAMES]   the same on an annotated pool
@@ -168,6 +168,8 @@ static void run_pairs(uint64_t (*pairs)(uint64_t), int threads, double seconds, 
 static void zdb_start(int size) {
   const char *host = getenv("PGHOST"), *user = getenv("PGUSER"), *db = getenv("PGDATABASE");
   if (!host || host[0] != '/') die("PGHOST must be the server's socket directory");
+  /* libzdb refuses a URL without a password; the throwaway server trusts
+   * local connections and never asks for it. */
   char url[1024];
   snprintf(url, sizeof(url), "postgresql://localhost/%s?user=%s&password=unused&unix-socket=%s",
            db ? db : "postgres", user ? user : "postgres", host);

@@ -17,21 +17,24 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$root/build-bench
 mode=
 quick=
+usage() { echo "usage: $0 [--quick] [--profile] [--build DIR]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
   --quick) quick=--quick ;;
   --profile) mode=--profile ;;
-  --build) build=$2; shift ;;
-  *) echo "usage: $0 [--quick] [--profile] [--build DIR]" >&2; exit 2 ;;
+  --build) [ $# -ge 2 ] || usage; build=$2; shift ;;
+  *) usage ;;
   esac
   shift
 done
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON >/dev/null
 cmake --build "$build" -j2 --target bench >/dev/null
 
-eval "$("$root/scripts/pg-env.sh" start)"
-trap '"$root/scripts/pg-env.sh" stop >/dev/null 2>&1' EXIT INT TERM
+server=$("$root/scripts/pg-env.sh" start)
+eval "$server"
+trap '"$root/scripts/pg-env.sh" stop >/dev/null 2>&1' EXIT
+trap 'exit 130' INT TERM
 
 out=$build/bench-results.md
 [ -n "$mode" ] && out=$build/bench-profile.md
