@@ -81,12 +81,16 @@ const pw__stack *pw__stack_intern(const uintptr_t *frames, int depth) {
   return s;
 }
 
+#define OWN_FRAMES_MAX 4
+
 const pw__stack *pw__stack_capture(int depth) {
   if (depth < 1) depth = 1;
   if (depth > PW__MAX_STACK_DEPTH) depth = PW__MAX_STACK_DEPTH;
-  /* Room for poolwatch's own frames, which are dropped below. */
-  void *raw[PW__MAX_STACK_DEPTH + 16];
-  int n = unw_backtrace(raw, depth + 16);
+  /* Room for poolwatch's own frames (a hook and this function, two or
+   * three), which are dropped below. Each frame asked for is unwound, so
+   * asking for many more than needed costs on every deep call site. */
+  void *raw[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
+  int n = unw_backtrace(raw, depth + OWN_FRAMES_MAX);
   int first = 0;
   while (first < n && (uintptr_t)raw[first] >= own_begin && (uintptr_t)raw[first] < own_end)
     first++;
