@@ -6,26 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-/* Every key here is an address. uthash's default (Jenkins over the key's
- * bytes) is built for strings; a multiplicative hash of the address is a
- * few instructions and spreads heap addresses as well. */
-static inline unsigned hash_address(const void *keyptr) {
-  uintptr_t key;
-  memcpy(&key, keyptr, sizeof(key));
-  return (unsigned)((key * 0x9E3779B97F4A7C15ull) >> 32);
-}
-#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = hash_address(keyptr))
-#include <uthash.h>
 
 #include "clock.h"
 #include "spinlock.h"
-
-/* uthash aborts the process when malloc fails; poolwatch must never take
- * its host down, so a failed table expansion just keeps the old buckets. */
-#undef uthash_fatal
-#define uthash_fatal(msg) ((void)0)
-#undef uthash_nonfatal_oom
-#define uthash_nonfatal_oom(obj) ((void)0)
+#include "table.h"
 
 #define SHARD_COUNT 32
 /* Recently finished connections and returned checkouts, per shard, so a
@@ -84,16 +68,17 @@ static _Atomic(pw__event_sink) sink;
 
 /* uthash frees a table's buckets when its last item goes and allocates
  * them again on the next add: a program that checks one connection out
- * and in would pay both on every pair. Each shard's checkout table keeps
- * one entry that never leaves. It is marked inherited, which every walk
- * already skips, and its key is the shard's own address, never a handle. */
+ * and in would pay both on every pair. Each shard's checkout table gets,
+ * with its first checkout, one entry that never leaves. It is marked
+ * inherited, which every walk already skips, and its key is the shard's
+ * own address, never a handle. Called with the shard locked. */
 static checkout_entry keepers[SHARD_COUNT];
 
-__attribute__((constructor(101))) static void init_shards(void) {
-  for (int i = 0; i < SHARD_COUNT; i++) {
-    keepers[i].r = (pw__checkout_record){.handle = &shards[i], .inherited = true};
-    HASH_ADD(hh, shards[i].checkouts, r.handle, sizeof(keepers[i].r.handle), &keepers[i]);
-  }
+static void keep_table(shard *sh) {
+  if (sh->checkouts) return;
+  checkout_entry *keeper = &keepers[sh - shards];
+  keeper->r = (pw__checkout_record){.handle = sh, .inherited = true};
+  HASH_ADD(hh, sh->checkouts, r.handle, sizeof(keeper->r.handle), keeper);
 }
 
 static shard *shard_of(const void *key) {
@@ -418,6 +403,7 @@ void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stac
     e = malloc(sizeof(*e)); /* not a blocking call: fine under the lock */
   }
   if (e) {
+    keep_table(sh);
     e->r = (pw__checkout_record){
       .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns, .thread = thread_id(),
     };

@@ -5,12 +5,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <uthash.h>
 
 #include "clock.h"
+#include "table.h"
 
-#undef uthash_fatal
-#define uthash_fatal(msg) ((void)0)
 
 typedef struct stack_index {
   const pw__stack *stack;

@@ -9,15 +9,18 @@
 #include <libunwind.h>
 
 #include "options.h"
+#include "spinlock.h"
 
 /* Interned stacks live in a hash table split into shards, each with its
  * own lock, so threads checking out from different call sites do not
- * serialize on one mutex. Buckets are chained through pw__stack.next. */
+ * serialize on one lock. Buckets are chained through pw__stack.next. The
+ * table is zero-initialized and needs no constructor: a process that never
+ * captures a stack never touches its pages. */
 #define SHARD_COUNT 64
 #define BUCKETS_PER_SHARD 256
 
 typedef struct shard {
-  pthread_mutex_t lock;
+  pw__spinlock lock;
   pw__stack *buckets[BUCKETS_PER_SHARD];
 } shard;
 
@@ -30,10 +33,6 @@ static uintptr_t own_begin, own_end;
 #define CACHE_SLOTS 64
 static __thread const pw__stack *thread_cache[CACHE_SLOTS]
     __attribute__((tls_model("initial-exec")));
-
-__attribute__((constructor(101))) static void init_shards(void) {
-  for (int i = 0; i < SHARD_COUNT; i++) pthread_mutex_init(&shards[i].lock, NULL);
-}
 
 void pw__stack_set_own_range(uintptr_t begin, uintptr_t end) {
   own_begin = begin;
@@ -62,7 +61,7 @@ const pw__stack *pw__stack_intern(const uintptr_t *frames, int depth) {
 
   shard *sh = &shards[(hash >> 8) % SHARD_COUNT];
   pw__stack **bucket = &sh->buckets[(hash >> 20) % BUCKETS_PER_SHARD];
-  pthread_mutex_lock(&sh->lock);
+  pw__spin_lock(&sh->lock);
   pw__stack *s = *bucket;
   while (s && !same(s, hash, frames, depth)) s = s->next;
   if (!s) {
@@ -76,7 +75,7 @@ const pw__stack *pw__stack_intern(const uintptr_t *frames, int depth) {
       *bucket = s;
     }
   }
-  pthread_mutex_unlock(&sh->lock);
+  pw__spin_unlock(&sh->lock);
   if (s) *cached = s;
   return s;
 }
@@ -106,21 +105,21 @@ uint32_t pw__stack_count(void) {
 
 void pw__stack_foreach(void (*fn)(const pw__stack *, void *), void *arg) {
   for (int i = 0; i < SHARD_COUNT; i++) {
-    pthread_mutex_lock(&shards[i].lock);
+    pw__spin_lock(&shards[i].lock);
     for (int b = 0; b < BUCKETS_PER_SHARD; b++)
       for (pw__stack *s = shards[i].buckets[b]; s; s = s->next) fn(s, arg);
-    pthread_mutex_unlock(&shards[i].lock);
+    pw__spin_unlock(&shards[i].lock);
   }
 }
 
 void pw__stack_atfork_prepare(void) {
-  for (int i = 0; i < SHARD_COUNT; i++) pthread_mutex_lock(&shards[i].lock);
+  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_lock(&shards[i].lock);
 }
 
 void pw__stack_atfork_parent(void) {
-  for (int i = 0; i < SHARD_COUNT; i++) pthread_mutex_unlock(&shards[i].lock);
+  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_unlock(&shards[i].lock);
 }
 
 void pw__stack_atfork_child(void) {
-  for (int i = 0; i < SHARD_COUNT; i++) pthread_mutex_init(&shards[i].lock, NULL);
+  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_reset(&shards[i].lock);
 }
