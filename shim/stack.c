@@ -10,6 +10,7 @@
 
 #include "options.h"
 #include "spinlock.h"
+#include "stack_cache.h"
 
 /* Interned stacks live in a hash table split into shards, each with its
  * own lock, so threads checking out from different call sites do not
@@ -80,23 +81,60 @@ const pw__stack *pw__stack_intern(const uintptr_t *frames, int depth) {
   return s;
 }
 
+/* Room for poolwatch's own frames (a hook and the capture, two to four),
+ * which are dropped from the top. Each frame asked for is unwound, so
+ * asking for many more than needed costs on every deep call site. */
 #define OWN_FRAMES_MAX 4
 
-const pw__stack *pw__stack_capture(int depth) {
-  if (depth < 1) depth = 1;
-  if (depth > PW__MAX_STACK_DEPTH) depth = PW__MAX_STACK_DEPTH;
-  /* Room for poolwatch's own frames (a hook and this function, two or
-   * three), which are dropped below. Each frame asked for is unwound, so
-   * asking for many more than needed costs on every deep call site. */
+static bool own(uintptr_t address) { return address >= own_begin && address < own_end; }
+
+static int clamp_depth(int depth) {
+  return depth < 1 ? 1 : depth > PW__MAX_STACK_DEPTH ? PW__MAX_STACK_DEPTH : depth;
+}
+
+#if PW__STACK_CACHE
+/* Unwinds frame by frame, noting where each return address is stored (just
+ * below the stack pointer of the frame it returns to), for the cache. */
+static __attribute__((noinline)) const pw__stack *unwind_and_cache(int depth, uintptr_t frame,
+                                                                   uintptr_t return_to) {
+  uintptr_t ips[PW__MAX_STACK_DEPTH], slots[PW__MAX_STACK_DEPTH];
+  int kept = 0;
+  bool cacheable = true;
+  unw_context_t context;
+  unw_cursor_t cursor;
+  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return NULL;
+  while (kept < depth && unw_step(&cursor) > 0) {
+    unw_word_t ip, sp;
+    unw_get_reg(&cursor, UNW_REG_IP, &ip);
+    unw_get_reg(&cursor, UNW_REG_SP, &sp);
+    if (unw_is_signal_frame(&cursor) > 0) cacheable = false;
+    if (kept == 0 && own(ip)) continue;
+    ips[kept] = ip;
+    slots[kept] = sp - sizeof(uintptr_t);
+    if (*(const uintptr_t *)slots[kept] != ip) cacheable = false; /* not a plain call */
+    kept++;
+  }
+  const pw__stack *stack = pw__stack_intern(ips, kept);
+  if (cacheable) pw__stack_cache_store(frame, return_to, stack, slots);
+  return stack;
+}
+#endif
+
+__attribute__((noinline)) const pw__stack *pw__stack_capture(int depth) {
+  depth = clamp_depth(depth);
+#if PW__STACK_CACHE
+  uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t return_to = (uintptr_t)__builtin_return_address(0);
+  const pw__stack *cached = pw__stack_cache_find(frame, return_to);
+  return cached ? cached : unwind_and_cache(depth, frame, return_to);
+#else
   void *raw[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
   int n = unw_backtrace(raw, depth + OWN_FRAMES_MAX);
   int first = 0;
-  while (first < n && (uintptr_t)raw[first] >= own_begin && (uintptr_t)raw[first] < own_end)
-    first++;
-  int kept = n - first;
-  if (kept > depth) kept = depth;
-  if (kept < 0) kept = 0;
-  return pw__stack_intern((const uintptr_t *)(raw + first), kept);
+  while (first < n && own((uintptr_t)raw[first])) first++;
+  int kept = n - first < depth ? n - first : depth;
+  return pw__stack_intern((const uintptr_t *)(raw + first), kept < 0 ? 0 : kept);
+#endif
 }
 
 uint32_t pw__stack_count(void) {
