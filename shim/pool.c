@@ -83,8 +83,9 @@ void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m) {
   m->checked_in = m->size > m->checked_out ? m->size - m->checked_out : 0;
   m->overflow = m->configured_size >= 0 && m->size > m->configured_size
                     ? m->size - m->configured_size : 0;
-  uint64_t waits = atomic_load(&p->wait.count);
-  m->wait_time = waits ? (double)atomic_load(&p->wait.sum_ns) / (double)waits / 1e9 : 0;
+  uint64_t waits, waited_ns;
+  pw__histogram_totals(&p->wait, &waits, &waited_ns);
+  m->wait_time = waits ? (double)waited_ns / (double)waits / 1e9 : 0;
 }
 
 void pw__pool_reset_all(void) {

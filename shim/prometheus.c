@@ -30,16 +30,17 @@ static void histogram(pw__buf *out, const char *name, const pw__pool *p, const p
     pw__buf_printf(out, ",le=\"%g\"} %llu\n", bucket_bounds[b],
                    (unsigned long long)pw__histogram_count_below(h, bucket_bounds[b]));
   }
-  unsigned long long count = atomic_load(&h->count);
+  uint64_t count, sum_ns;
+  pw__histogram_totals(h, &count, &sum_ns);
   pw__buf_printf(out, "%s_bucket", name);
   label(out, p);
-  pw__buf_printf(out, ",le=\"+Inf\"} %llu\n", count);
+  pw__buf_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)count);
   pw__buf_printf(out, "%s_sum", name);
   label(out, p);
-  pw__buf_printf(out, "} %.9f\n", (double)atomic_load(&h->sum_ns) / 1e9);
+  pw__buf_printf(out, "} %.9f\n", (double)sum_ns / 1e9);
   pw__buf_printf(out, "%s_count", name);
   label(out, p);
-  pw__buf_printf(out, "} %llu\n", count);
+  pw__buf_printf(out, "} %llu\n", (unsigned long long)count);
 }
 
 static void findings(pw__buf *out, const char *name, const pw__pool *p) {

@@ -66,8 +66,10 @@ const pw__stack *pw__stack_intern(const uintptr_t *frames, int depth) {
   pw__stack *s = *bucket;
   while (s && !same(s, hash, frames, depth)) s = s->next;
   if (!s) {
-    s = calloc(1, sizeof(*s) + (size_t)depth * sizeof(uintptr_t));
+    size_t size = sizeof(*s) + (size_t)depth * sizeof(uintptr_t);
+    s = aligned_alloc(_Alignof(pw__stack), (size + 63) & ~(size_t)63);
     if (s) {
+      memset(s, 0, size);
       s->hash = hash;
       s->depth = (uint16_t)depth;
       s->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);

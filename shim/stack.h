@@ -12,11 +12,13 @@ typedef struct pw__stack {
   uint64_t hash;
   uint32_t id;              /* 1, 2, ... in order of first sight */
   uint16_t depth;
-  /* Per call site totals of completed checkouts (connection-seconds). */
-  _Atomic uint64_t hold_ns;
-  _Atomic uint64_t holds;
   struct pw__stack *next;   /* in its hash bucket */
-  uintptr_t frames[];
+  /* Per call site totals of completed checkouts (connection-seconds).
+   * Threads add to them on every checkin, so they sit on a cache line of
+   * their own, away from the frames that every cached capture reads. */
+  _Alignas(64) _Atomic uint64_t hold_ns;
+  _Atomic uint64_t holds;
+  _Alignas(64) uintptr_t frames[];
 } pw__stack;
 
 /* Frames whose addresses fall in [begin, end) are poolwatch's own and are

@@ -60,4 +60,12 @@
       fail_msg("%s contains \"%s\": \"%s\"", #text, (needle), assert_text_);             \
   } while (0)
 
+/* How many values a histogram holds, over all its stripes. */
+#include "histogram.h"
+static inline uint64_t recorded(const pw__histogram *h) {
+  uint64_t count, sum_ns;
+  pw__histogram_totals(h, &count, &sum_ns);
+  return count;
+}
+
 #endif
