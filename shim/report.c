@@ -270,7 +270,8 @@ bool pw__report_build(pw__report *r, const pw__suppressions *suppressions,
     for (size_t h = 0; h < s->findings[i].holder_count; h++)
       add_stack(&set, s->findings[i].holders[h].stack);
   }
-  r->symbolizer = pw__symbolizer_new();
+  /* A clean process has no stack to show: it need not load libdw. */
+  r->symbolizer = set.count ? pw__symbolizer_new() : NULL;
   symbolize_all(r, &set);
   stack_index *e, *tmp;
   HASH_ITER(hh, set.by_stack, e, tmp) {
