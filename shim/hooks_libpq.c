@@ -29,15 +29,19 @@ PW__REAL(LIBPQ, PQping)
 PW__REAL(LIBPQ, PQpingParams)
 PW__REAL(LIBPQ, PQstatus)
 
-/* One hooked call: whether it is the outermost and when it began. */
+/* One hooked call: whether it is the outermost, when it began, and the
+ * code that called it. */
 typedef struct call {
   bool outermost;
   uint64_t start_ns;
+  const void *caller;
 } call;
 
-static call call_begin(void) {
+#define call_begin() call_begin_from(__builtin_return_address(0))
+
+static call call_begin_from(const void *caller) {
   pw__init();
-  return (call){pw__enter(&pw__thread.libpq_depth), pw__now_ns()};
+  return (call){pw__enter(&pw__thread.libpq_depth), pw__now_ns(), caller};
 }
 
 static void call_end(void) { pw__leave(&pw__thread.libpq_depth); }
@@ -55,11 +59,12 @@ static pw__connect_state state_of(PGconn *conn, bool async) {
 static void opened(const call *c, PGconn *conn, char *conninfo, bool async) {
   int saved = errno;
   uint64_t end = pw__now_ns();
-  pw__pool *pool = pw__thread.inside_pool ? pw__thread.inside_pool : pw__pool_libpq();
-  if (pw__thread.inside_pool) pw__thread.opened = conn;
+  pw__pool *owner = pw__owning_pool(c->caller);
+  pw__pool *pool = owner ? owner : pw__pool_libpq();
+  if (owner) pw__thread.opened = conn;
   /* Inside a pool's call the program waits on the checkout, which is
    * timed there; only a program's own blocking connect is its wait. */
-  bool blocking = !async && !pw__thread.inside_pool;
+  bool blocking = !async && !owner;
   pw__conn_opened(pool, conn, pw__capture(), conninfo, state_of(conn, async), blocking,
                   c->start_ns, end);
   errno = saved;

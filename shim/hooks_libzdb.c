@@ -63,20 +63,46 @@ static void read_sizes(ConnectionPool_T p, pw__pool *pool) {
     atomic_store(&pool->max_size, real_ConnectionPool_getMaxConnections()(p));
 }
 
-/* Runs the pool's own call with connections opened inside it belonging to
- * POOL. Returns the previous owner, to restore afterwards. */
+/* libzdb's own code. Its internal calls to hooked functions (Connection_close
+ * calls ConnectionPool_returnConnection through the PLT) are told from the
+ * program's by where they come from: a depth counter would be left wrong
+ * by libzdb's exceptions, which longjmp out of a call. */
+static uintptr_t libzdb_begin, libzdb_end, own_begin, own_end;
+
+static bool from_libzdb(const void *caller) {
+  if (!libzdb_end)
+    pw__text_range((const void *)real_ConnectionPool_getConnection(), &libzdb_begin, &libzdb_end);
+  return (uintptr_t)caller >= libzdb_begin && (uintptr_t)caller < libzdb_end;
+}
+
+/* A call made inside libzdb's own call: from its code, or (when libzdb
+ * tail-calls, as Connection_close does ConnectionPool_returnConnection)
+ * seemingly from the poolwatch hook that called it. */
+static bool internal(const void *caller) {
+  if (!own_end) pw__text_range((const void *)&internal, &own_begin, &own_end);
+  uintptr_t at = (uintptr_t)caller;
+  return from_libzdb(caller) || (at >= own_begin && at < own_end);
+}
+
+/* Runs the pool's own call with connections opened from libzdb's code
+ * belonging to POOL. Returns the previous owner, to restore afterwards. */
 static pw__pool *inside(pw__pool *pool) {
   pw__pool *previous = pw__thread.inside_pool;
+  from_libzdb(NULL); /* the code range is known from here on */
   pw__thread.inside_pool = pool;
+  pw__thread.inside_begin = libzdb_begin;
+  pw__thread.inside_end = libzdb_end;
   return previous;
 }
 
 PW__EXPORT void ConnectionPool_start(ConnectionPool_T p) {
   if (!real_ConnectionPool_start()) return;
+  int saved = errno;
   pw__init();
   pw__pool *pool = pool_of(p);
   read_sizes(p, pool);
   pw__pool *previous = inside(pool);
+  errno = saved;
   real_ConnectionPool_start()(p);
   inside(previous);
   atomic_store(&pool->started, true);
@@ -85,12 +111,14 @@ PW__EXPORT void ConnectionPool_start(ConnectionPool_T p) {
 
 PW__EXPORT void ConnectionPool_stop(ConnectionPool_T p) {
   if (!real_ConnectionPool_stop()) return;
+  int saved = errno;
   pw__init();
   pw__pool *pool = pool_of(p);
   /* Checkouts still out are closed under the program's feet. */
   if (atomic_load(&pool->started) && !atomic_load(&pool->stopped))
     pw__pool_stopped(pool, pw__capture());
   pw__pool *previous = inside(pool);
+  errno = saved;
   real_ConnectionPool_stop()(p);
   inside(previous);
 }
@@ -106,15 +134,19 @@ PW__EXPORT void ConnectionPool_free(ConnectionPool_T *p) {
 PW__EXPORT void ConnectionPool_setInitialConnections(ConnectionPool_T p, int connections) {
   if (!real_ConnectionPool_setInitialConnections()) return;
   real_ConnectionPool_setInitialConnections()(p, connections);
+  int saved = errno;
   pw__init();
   read_sizes(p, pool_of(p));
+  errno = saved;
 }
 
 PW__EXPORT void ConnectionPool_setMaxConnections(ConnectionPool_T p, int connections) {
   if (!real_ConnectionPool_setMaxConnections()) return;
   real_ConnectionPool_setMaxConnections()(p, connections);
+  int saved = errno;
   pw__init();
   read_sizes(p, pool_of(p));
+  errno = saved;
 }
 
 /* Connection_new opens the PGconn (through PQconnectdb, recorded by the
@@ -125,14 +157,17 @@ PW__EXPORT Connection_T Connection_new(void *p, char **error) {
   const void *outer_opened = pw__thread.opened;
   pw__thread.opened = NULL;
   Connection_T c = real_Connection_new()(p, error);
-  if (c && pw__thread.opened && pw__thread.inside_pool)
-    pw__handle_bind(c, pw__thread.opened, pw__thread.inside_pool);
+  pw__pool *owner = pw__owning_pool(__builtin_return_address(0));
+  int saved = errno;
+  if (c && pw__thread.opened && owner) pw__handle_bind(c, pw__thread.opened, owner);
+  errno = saved;
   pw__thread.opened = outer_opened;
   return c;
 }
 
 PW__EXPORT void Connection_free(Connection_T *c) {
   if (!real_Connection_free()) return;
+  int saved = errno;
   if (c && *c) {
     const void *conn;
     pw__pool *pool = NULL;
@@ -142,28 +177,25 @@ PW__EXPORT void Connection_free(Connection_T *c) {
       pw__handle_unbind(*c);
     }
   }
+  errno = saved;
   real_Connection_free()(c);
 }
 
 PW__EXPORT Connection_T ConnectionPool_getConnection(ConnectionPool_T p) {
   if (!real_ConnectionPool_getConnection()) return NULL;
   pw__init();
-  bool outermost = pw__enter(&pw__thread.pool_depth);
   pw__pool *pool = pool_of(p);
   pw__pool *previous = inside(pool);
   uint64_t start = pw__now_ns();
   Connection_T c = real_ConnectionPool_getConnection()(p);
   uint64_t end = pw__now_ns();
   inside(previous);
-  if (outermost) {
-    int saved = errno;
-    if (c)
-      pw__checkout_done(pool, c, pw__capture(), start, end);
-    else
-      pw__checkout_failed(pool, pw__capture(), start, end);
-    errno = saved;
-  }
-  pw__leave(&pw__thread.pool_depth);
+  int saved = errno;
+  if (c)
+    pw__checkout_done(pool, c, pw__capture(), start, end);
+  else
+    pw__checkout_failed(pool, pw__capture(), start, end);
+  errno = saved;
   return c;
 }
 
@@ -195,15 +227,13 @@ static void checkin(pw__pool *pool, Connection_T c) {
 PW__EXPORT void ConnectionPool_returnConnection(ConnectionPool_T p, Connection_T c) {
   if (!real_ConnectionPool_returnConnection()) return;
   pw__init();
-  if (pw__enter(&pw__thread.pool_depth)) checkin(pool_of(p), c);
+  if (!internal(__builtin_return_address(0))) checkin(pool_of(p), c);
   real_ConnectionPool_returnConnection()(p, c);
-  pw__leave(&pw__thread.pool_depth);
 }
 
 PW__EXPORT void Connection_close(Connection_T c) {
   if (!real_Connection_close()) return;
   pw__init();
-  if (pw__enter(&pw__thread.pool_depth)) checkin(NULL, c);
+  if (!internal(__builtin_return_address(0))) checkin(NULL, c);
   real_Connection_close()(c);
-  pw__leave(&pw__thread.pool_depth);
 }

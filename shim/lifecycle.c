@@ -18,6 +18,7 @@
 #include "pool.h"
 #include "registry.h"
 #include "report.h"
+#include "resolve.h"
 #include "suppress.h"
 
 pw__options pw__config = {.exitcode = -1, .pool_size = -1, .stack_depth = 32, .interval = 5.0};
@@ -39,23 +40,6 @@ void pw__init_slow(void) {
   pthread_once(&init_once, read_configuration);
   pw__monitor_ensure();
   atomic_store_explicit(&pw__ready, true, memory_order_release);
-}
-
-/* ---- own frames ------------------------------------------------------- */
-
-static int find_own_text(struct dl_phdr_info *info, size_t size, void *arg) {
-  uintptr_t self = (uintptr_t)arg;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
-    uintptr_t begin = info->dlpi_addr + ph->p_vaddr;
-    uintptr_t end = begin + ph->p_memsz;
-    if (self >= begin && self < end) {
-      pw__stack_set_own_range(begin, end);
-      return 1;
-    }
-  }
-  return 0;
 }
 
 /* ---- fork --------------------------------------------------------------- */
@@ -82,7 +66,8 @@ static void after_fork_child(void) {
 __attribute__((constructor)) static void on_load(void) {
   int saved = errno;
   started_at = (double)pw__wall_ns() / 1e9;
-  dl_iterate_phdr(find_own_text, (void *)(uintptr_t)&find_own_text);
+  uintptr_t begin, end;
+  if (pw__text_range((const void *)&on_load, &begin, &end)) pw__stack_set_own_range(begin, end);
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   errno = saved;
 }

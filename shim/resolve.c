@@ -38,3 +38,30 @@ void *pw__resolve(const char *name, const char *library) {
                   name);
   return fn;
 }
+
+typedef struct text_search {
+  uintptr_t address, begin, end;
+} text_search;
+
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg) {
+  text_search *t = arg;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+    uintptr_t begin = info->dlpi_addr + ph->p_vaddr;
+    if (t->address >= begin && t->address < begin + ph->p_memsz) {
+      t->begin = begin;
+      t->end = begin + ph->p_memsz;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+bool pw__text_range(const void *address, uintptr_t *begin, uintptr_t *end) {
+  text_search t = {.address = (uintptr_t)address};
+  if (!address || !dl_iterate_phdr(find_text, &t)) return false;
+  *begin = t.begin;
+  *end = t.end;
+  return true;
+}

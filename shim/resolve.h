@@ -2,6 +2,9 @@
 #ifndef POOLWATCH_RESOLVE_H
 #define POOLWATCH_RESOLVE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /* Returns the definition of NAME that the program would have called
  * without poolwatch, or NULL.
  *
@@ -13,6 +16,10 @@
  * object whose file name starts with LIBRARY ("libpq.so") is searched.
  * A library is never loaded that the program did not load itself. */
 void *pw__resolve(const char *name, const char *library);
+
+/* The executable segment of the loaded object that holds ADDRESS, in
+ * [*BEGIN, *END); false when no loaded object holds it. */
+bool pw__text_range(const void *address, uintptr_t *begin, uintptr_t *end);
 
 /* Declares a lazily resolved pointer to the real NAME, of the same type as
  * poolwatch's own definition, and a function real_NAME() returning it. */

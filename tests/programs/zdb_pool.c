@@ -8,22 +8,33 @@
  *                             pool of T connections, then stop and free it.
  *   zdb_pool hold             checks one connection out, prints "held", waits
  *                             for a line on stdin, returns it, stops the pool.
+ *   zdb_pool throw            a pool that cannot connect throws from
+ *                             ConnectionPool_start (libzdb's exceptions are
+ *                             longjmps); the program catches it, then leaks a
+ *                             connection of its own and a checkout of a good
+ *                             pool.
  *
  * The connection comes from PGHOST (a socket directory), PGUSER, PGDATABASE. */
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zdb.h>
 
-static ConnectionPool_T new_pool(int initial, int max) {
+static ConnectionPool_T new_pool_at(const char *socket_dir, int initial, int max) {
   char url[1024];
   /* libzdb insists on a password; the test cluster trusts local users. */
   snprintf(url, sizeof(url), "postgresql://localhost/%s?user=%s&password=unused&unix-socket=%s",
-           getenv("PGDATABASE"), getenv("PGUSER"), getenv("PGHOST"));
+           getenv("PGDATABASE"), getenv("PGUSER"), socket_dir);
   ConnectionPool_T pool = ConnectionPool_new(URL_new(url));
   ConnectionPool_setInitialConnections(pool, initial);
   ConnectionPool_setMaxConnections(pool, max);
+  return pool;
+}
+
+static ConnectionPool_T new_pool(int initial, int max) {
+  ConnectionPool_T pool = new_pool_at(getenv("PGHOST"), initial, max);
   ConnectionPool_start(pool);
   return pool;
 }
@@ -114,6 +125,27 @@ static int hold(void) {
   return 0;
 }
 
+static PGconn *open_own_connection(void) {
+  return PQconnectdb(""); /* pwtest:own_connect */
+}
+
+static int throw_then_leak(void) {
+  /* Made outside TRY: ConnectionPool_new sets up libzdb's exceptions. */
+  ConnectionPool_T unreachable = new_pool_at("/nonexistent", 1, 1);
+  TRY {
+    ConnectionPool_start(unreachable);
+  }
+  CATCH(SQLException) {
+    printf("start failed\n");
+  }
+  END_TRY;
+  PGconn *own = open_own_connection();
+  ConnectionPool_T pool = new_pool(1, 1);
+  Connection_T c = checkout_for_report(pool);
+  printf("own %d checkout %d\n", PQstatus(own) == CONNECTION_OK, c != NULL);
+  return 0; /* OWN and C leak; the pool is never stopped */
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   if (strcmp(mode, "exhaust") == 0) return exhaust();
@@ -122,6 +154,7 @@ int main(int argc, char **argv) {
     return stress(threads < 1 ? 1 : threads > 64 ? 64 : threads, atoi(argv[3]));
   }
   if (strcmp(mode, "hold") == 0) return hold();
-  fprintf(stderr, "usage: zdb_pool exhaust | stress THREADS PAIRS | hold\n");
+  if (strcmp(mode, "throw") == 0) return throw_then_leak();
+  fprintf(stderr, "usage: zdb_pool exhaust | stress THREADS PAIRS | hold | throw\n");
   return 2;
 }
