@@ -8,6 +8,8 @@
  *                             pool of T connections, then stop and free it.
  *   zdb_pool hold             checks one connection out, prints "held", waits
  *                             for a line on stdin, returns it, stops the pool.
+ *   zdb_pool grow             checks out one more connection every 100 ms,
+ *                             eight in all, returning none: a slow leak.
  *   zdb_pool throw            a pool that cannot connect throws from
  *                             ConnectionPool_start (libzdb's exceptions are
  *                             longjmps); the program catches it, then leaks a
@@ -15,11 +17,13 @@
  *                             pool.
  *
  * The connection comes from PGHOST (a socket directory), PGUSER, PGDATABASE. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zdb.h>
 
 static ConnectionPool_T new_pool_at(const char *socket_dir, int initial, int max) {
@@ -125,6 +129,22 @@ static int hold(void) {
   return 0;
 }
 
+static Connection_T checkout_and_forget(ConnectionPool_T pool) {
+  return ConnectionPool_getConnection(pool); /* pwtest:grow_checkout */
+}
+
+static int grow(void) {
+  ConnectionPool_T pool = new_pool(1, 8);
+  int held = 0;
+  for (int i = 0; i < 8; i++) {
+    if (checkout_and_forget(pool)) held++;
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  printf("held %d\n", held);
+  return 0;
+}
+
 static PGconn *open_own_connection(void) {
   return PQconnectdb(""); /* pwtest:own_connect */
 }
@@ -155,6 +175,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "hold") == 0) return hold();
   if (strcmp(mode, "throw") == 0) return throw_then_leak();
-  fprintf(stderr, "usage: zdb_pool exhaust | stress THREADS PAIRS | hold | throw\n");
+  if (strcmp(mode, "grow") == 0) return grow();
+  fprintf(stderr, "usage: zdb_pool exhaust | stress THREADS PAIRS | hold | grow | throw\n");
   return 2;
 }
