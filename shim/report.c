@@ -250,6 +250,32 @@ static void collect_pools(pw__report *r) {
   }
 }
 
+/* ---- call sites -------------------------------------------------------- */
+
+static int by_hold_seconds(const void *a, const void *b) {
+  double x = ((const pw__call_site *)a)->hold_seconds, y = ((const pw__call_site *)b)->hold_seconds;
+  return x > y ? -1 : x < y;
+}
+
+/* Keeps the stacks whose completed checkouts held the most, largest first. */
+static void keep_call_site(const pw__stack *stack, void *arg) {
+  pw__report *r = arg;
+  uint64_t holds = atomic_load_explicit(&((pw__stack *)stack)->holds, memory_order_relaxed);
+  if (!holds) return;
+  pw__call_site site = {
+    .stack = stack, .holds = holds,
+    .hold_seconds = (double)atomic_load_explicit(&((pw__stack *)stack)->hold_ns, memory_order_relaxed) / 1e9,
+  };
+  if (r->call_site_count < PW__CALL_SITES_SHOWN) {
+    r->call_sites[r->call_site_count++] = site;
+  } else if (site.hold_seconds > r->call_sites[PW__CALL_SITES_SHOWN - 1].hold_seconds) {
+    r->call_sites[PW__CALL_SITES_SHOWN - 1] = site;
+  } else {
+    return;
+  }
+  qsort(r->call_sites, r->call_site_count, sizeof(pw__call_site), by_hold_seconds);
+}
+
 bool pw__report_build(pw__report *r, const pw__suppressions *suppressions,
                       double started_at) {
   memset(r, 0, sizeof(*r));
@@ -261,7 +287,9 @@ bool pw__report_build(pw__report *r, const pw__suppressions *suppressions,
   r->ended_at = (double)s->taken_wall_ns / 1e9;
   collect_pools(r);
 
+  pw__stack_foreach(keep_call_site, r);
   stack_set set = {0};
+  for (size_t i = 0; i < r->call_site_count; i++) add_stack(&set, r->call_sites[i].stack);
   for (size_t i = 0; i < s->conn_count; i++) add_stack(&set, s->conns[i].stack);
   for (size_t i = 0; i < s->checkout_count; i++) add_stack(&set, s->checkouts[i].stack);
   for (size_t i = 0; i < s->finding_count; i++) {
@@ -280,6 +308,8 @@ bool pw__report_build(pw__report *r, const pw__suppressions *suppressions,
   }
   free(set.list);
 
+  for (size_t i = 0; i < r->call_site_count; i++)
+    r->call_sites[i].where = pw__report_stack(r, r->call_sites[i].stack);
   group_leaks(r, suppressions);
   for (size_t i = 0; i < s->finding_count; i++) r->findings += s->findings[i].count;
   return true;

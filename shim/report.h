@@ -36,6 +36,17 @@ typedef struct pw__pool_report {
   pw__distribution wait, hold, connect;
 } pw__pool_report;
 
+/* A call site's completed checkouts: how many, and how long they held
+ * their connections in all (connection-seconds). */
+typedef struct pw__call_site {
+  const pw__stack *stack;
+  const pw__symbolized *where;
+  uint64_t holds;
+  double hold_seconds;
+} pw__call_site;
+
+#define PW__CALL_SITES_SHOWN 10
+
 typedef struct pw__report {
   pw__snapshot snapshot;
   pw__symbolizer *symbolizer;
@@ -45,6 +56,8 @@ typedef struct pw__report {
   size_t group_count;
   pw__pool_report *pools;     /* pools this process used */
   size_t pool_count;
+  pw__call_site call_sites[PW__CALL_SITES_SHOWN]; /* most connection-seconds first */
+  size_t call_site_count;
   size_t leaked_connections, leaked_checkouts, suppressed, findings, leak_groups;
   int pid, ppid;
   double started_at, ended_at;   /* seconds since the epoch */

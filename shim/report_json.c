@@ -203,6 +203,16 @@ void pw__report_json(const pw__report *r, pw__buf *out) {
     pw__buf_puts(out, i ? ",\n  " : "\n  ");
     leak_json(out, r, &r->groups[i]);
   }
+  pw__buf_puts(out, "],\n \"call_sites\": [");
+  for (size_t i = 0; i < r->call_site_count; i++) {
+    const pw__call_site *c = &r->call_sites[i];
+    pw__buf_printf(out, "%s{\"holds\": %llu, \"hold_seconds\": ", i ? ",\n  " : "\n  ",
+                   (unsigned long long)c->holds);
+    pw__buf_json_double(out, c->hold_seconds);
+    pw__buf_puts(out, ", \"stack\": ");
+    stack_json(out, c->where);
+    pw__buf_puts(out, "}");
+  }
   pw__buf_puts(out, "],\n \"findings\": [");
   for (size_t i = 0; i < r->snapshot.finding_count; i++) {
     pw__buf_puts(out, i ? ",\n  " : "\n  ");

@@ -2,6 +2,7 @@
  * leaked from ..., opened at:" and the stack), then findings, then one
  * compact block of metrics per pool. */
 #include <stdio.h>
+#include <string.h>
 
 #include "report.h"
 
@@ -86,6 +87,25 @@ static void pool_text(const pw__pool_report *p, pw__buf *out) {
   distribution_text(out, "connect", &p->connect);
 }
 
+/* Which code paths held connections longest, one line each. */
+static void call_sites_text(const pw__report *r, pw__buf *out) {
+  if (!r->call_site_count) return;
+  pw__buf_puts(out, "poolwatch: call sites by connection-seconds held (completed checkouts):\n");
+  for (size_t i = 0; i < r->call_site_count; i++) {
+    const pw__call_site *c = &r->call_sites[i];
+    pw__buf_printf(out, "    %10.3f s in %llu %s  ", c->hold_seconds, (unsigned long long)c->holds,
+                   plural(c->holds, "hold", "holds"));
+    /* The first few callers tell apart sites that share a wrapper. */
+    size_t shown = c->where ? (c->where->count < 3 ? c->where->count : 3) : 0;
+    for (size_t k = 0; k < shown; k++) {
+      const pw__frame *f = &c->where->frames[k];
+      pw__buf_printf(out, "%s%s", k ? " < " : "", f->function ? f->function : "??");
+      if (f->file) pw__buf_printf(out, " (%s:%d)", strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file, f->line);
+    }
+    pw__buf_puts(out, "\n");
+  }
+}
+
 void pw__report_summary_line(const pw__report *r, pw__buf *out) {
   unsigned long long connects = 0, checkouts = 0;
   for (size_t i = 0; i < r->pool_count; i++) {
@@ -119,5 +139,6 @@ void pw__report_text(const pw__report *r, pw__buf *out) {
     pw__buf_puts(out, "\n");
   }
   for (size_t i = 0; i < r->pool_count; i++) pool_text(&r->pools[i], out);
+  call_sites_text(r, out);
   pw__report_summary_line(r, out);
 }

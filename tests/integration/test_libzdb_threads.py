@@ -1,7 +1,7 @@
 """Eight threads doing tens of thousands of libzdb checkout/checkin pairs
 under the shim: every checkout and checkin counted exactly once, no leaks,
 no findings, no crash."""
-from pwtest import eq, get, main, pool, program, run
+from pwtest import check, eq, functions, get, main, pool, program, run
 
 THREADS, PAIRS = 8, 5000
 
@@ -22,6 +22,10 @@ def test():
     eq(get(report, "summary.leaked_checkouts"), 0, "no leaked checkouts")
     eq(get(report, "summary.leaked_connections"), 0, "no leaked connections")
     eq(get(report, "summary.findings"), 0, "no findings")
+    sites = report.get("call_sites", [])
+    eq(sum(c.get("holds", 0) for c in sites), THREADS * PAIRS, "call_sites account for every hold")
+    check(sites and "worker" in functions(sites[0].get("stack")), "the top call site is the workers' loop",
+          [functions(c.get("stack"))[:2] for c in sites])
 
 
 main(test)
