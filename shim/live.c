@@ -11,6 +11,7 @@
 #include "registry.h"
 #include "report.h"
 #include "symbolize.h"
+#include "table.h"
 
 #define TOP_COUNT 10
 #define FRAMES_SHOWN 3
@@ -25,12 +26,21 @@ typedef struct held {
   int thread;
 } held;
 
+/* Where a stack's row is in held_set.sites: with thousands of call sites
+ * and many live checkouts a scan per checkout would be quadratic. */
+typedef struct site_index {
+  const pw__stack *stack;
+  size_t row;
+  UT_hash_handle hh;
+} site_index;
+
 typedef struct held_set {
   uint64_t now;
   held oldest[TOP_COUNT];
   int oldest_count;
   held *sites;        /* per stack: completed holds plus live ages */
   size_t site_count, site_cap;
+  site_index *index;
   pw__pool *only_pool; /* for pw__live_top_holders */
 } held_set;
 
@@ -47,18 +57,36 @@ static void keep_top(held *rows, int *count, held row) {
 }
 
 static held *site_of(held_set *set, const pw__stack *stack, pw__pool *pool) {
-  for (size_t i = 0; i < set->site_count; i++)
-    if (set->sites[i].stack == stack) return &set->sites[i];
+  site_index *found;
+  HASH_FIND_PTR(set->index, &stack, found);
+  if (found) return &set->sites[found->row];
+  site_index *entry = malloc(sizeof(*entry));
+  if (!entry) return NULL;
   if (set->site_count == set->site_cap) {
     size_t cap = set->site_cap ? set->site_cap * 2 : 32;
     held *grown = realloc(set->sites, cap * sizeof(*grown));
-    if (!grown) return NULL;
+    if (!grown) {
+      free(entry);
+      return NULL;
+    }
     set->sites = grown;
     set->site_cap = cap;
   }
+  *entry = (site_index){.stack = stack, .row = set->site_count};
+  HASH_ADD_PTR(set->index, stack, entry);
   held *site = &set->sites[set->site_count++];
   *site = (held){.pool = pool, .stack = stack};
   return site;
+}
+
+/* Frees the set's rows and index. */
+static void held_set_free(held_set *set) {
+  site_index *e, *tmp;
+  HASH_ITER(hh, set->index, e, tmp) {
+    HASH_DEL(set->index, e);
+    free(e);
+  }
+  free(set->sites);
 }
 
 static void add_live(held_set *set, pw__pool *pool, const pw__stack *stack, uint64_t since,
@@ -160,7 +188,7 @@ void pw__live_format(pw__buf *out) {
             true);
   pw__buf_puts(out, "]}\n");
   pw__symbolizer_free(symbolizer);
-  free(set.sites);
+  held_set_free(&set);
 }
 
 void pw__live_top_holders(pw__pool *pool, void (*say)(const char *, const pw__stack *)) {
@@ -176,5 +204,5 @@ void pw__live_top_holders(pw__pool *pool, void (*say)(const char *, const pw__st
              (unsigned long long)set.sites[i].count);
     say(headline, set.sites[i].stack);
   }
-  free(set.sites);
+  held_set_free(&set);
 }
