@@ -1,10 +1,10 @@
-/* Per-thread state that keeps hooks from counting the same event twice.
+/* Per-thread state that keeps hooks from counting the same event twice
+ * and tells whose connection is being opened.
  *
  * libpq calls its own exported functions through the PLT (PQconnectdb
- * calls PQconnectStart, PQping connects and finishes), and libzdb's
- * Connection_close calls ConnectionPool_returnConnection: only the
- * outermost call of each family is an event. The depth counters say
- * whether a hook runs inside another of the same family. */
+ * calls PQconnectStart, PQping connects and finishes): only the outermost
+ * call is an event, which a depth counter tells. (libzdb's internal calls
+ * are told by their return address instead; see hooks_libzdb.c.) */
 #ifndef POOLWATCH_GUARD_H
 #define POOLWATCH_GUARD_H
 
