@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "findings.h"
 #include "spinlock.h"
 #include "table.h"
 
@@ -58,10 +59,6 @@ typedef struct shard {
 #define MAX_SPARE 32
 
 static shard shards[SHARD_COUNT];
-static pthread_mutex_t findings_lock = PTHREAD_MUTEX_INITIALIZER;
-static pw__finding_record *findings;
-static size_t finding_count, finding_cap;
-#define MAX_FINDING_RECORDS 4096
 
 static _Atomic bool used;
 static _Atomic(pw__event_sink) sink;
@@ -113,20 +110,6 @@ static void emit(const char *what, pw__pool *pool, const void *id, const pw__sta
   s(&e);
 }
 
-static const char *const finding_names[PW__FINDING_KIND_COUNT] = {
-  [PW__FINDING_POOL_EXHAUSTED] = "pool_exhausted",
-  [PW__FINDING_CHECKIN_IN_TRANSACTION] = "checkin_in_transaction",
-  [PW__FINDING_CLOSED_WHILE_CHECKED_OUT] = "closed_while_checked_out",
-  [PW__FINDING_DOUBLE_CHECKIN] = "double_checkin",
-  [PW__FINDING_DOUBLE_FINISH] = "double_finish",
-  [PW__FINDING_HELD_TOO_LONG] = "held_too_long",
-  [PW__FINDING_POOL_NOT_CLOSED] = "pool_not_closed",
-};
-
-const char *pw__finding_kind_name(pw__finding_kind kind) {
-  return kind < PW__FINDING_KIND_COUNT ? finding_names[kind] : "unknown";
-}
-
 /* ---- findings ---------------------------------------------------- */
 
 static pw__holder *collect_holders(pw__pool *pool, size_t *count);
@@ -134,61 +117,23 @@ static pw__holder *collect_holders(pw__pool *pool, size_t *count);
 static void finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *stack,
                         const pw__stack *other, const char *detail, bool want_holders) {
   mark_used(pool);
-  pthread_mutex_lock(&findings_lock);
-  for (size_t i = 0; i < finding_count; i++) {
-    pw__finding_record *f = &findings[i];
-    if (f->kind == kind && f->pool == pool && f->stack == stack) {
-      f->count++;
-      pthread_mutex_unlock(&findings_lock);
-      emit(finding_names[kind], pool, NULL, stack, -1, detail);
-      return;
-    }
+  if (!pw__findings_bump(kind, pool, stack)) {
+    /* Holders are gathered outside the findings lock: that walks every
+     * checkout shard, and only the first failure from a call site pays. */
+    pw__finding_record f = {
+      .kind = kind, .pool = pool, .stack = stack, .other = other, .count = 1,
+      .first_wall_ns = pw__wall_ns(),
+    };
+    if (detail) snprintf(f.detail, sizeof(f.detail), "%s", detail);
+    if (want_holders) f.holders = collect_holders(pool, &f.holder_count);
+    pw__findings_insert(&f);
   }
-  pthread_mutex_unlock(&findings_lock);
-
-  /* Holders are gathered outside the findings lock: that walks every
-   * checkout shard, and only the first failure from a call site pays. */
-  size_t holder_count = 0;
-  pw__holder *holders = want_holders ? collect_holders(pool, &holder_count) : NULL;
-
-  pthread_mutex_lock(&findings_lock);
-  if (finding_count == finding_cap && finding_cap < MAX_FINDING_RECORDS) {
-    size_t cap = finding_cap ? finding_cap * 2 : 16;
-    pw__finding_record *grown = realloc(findings, cap * sizeof(*grown));
-    if (grown) {
-      findings = grown;
-      finding_cap = cap;
-    }
-  }
-  if (finding_count < finding_cap) {
-    pw__finding_record *f = &findings[finding_count++];
-    memset(f, 0, sizeof(*f));
-    f->kind = kind;
-    f->pool = pool;
-    f->stack = stack;
-    f->other = other;
-    f->count = 1;
-    f->first_wall_ns = pw__wall_ns();
-    if (detail) snprintf(f->detail, sizeof(f->detail), "%s", detail);
-    f->holders = holders;
-    f->holder_count = holder_count;
-    holders = NULL;
-  }
-  pthread_mutex_unlock(&findings_lock);
-  free(holders);
-  emit(finding_names[kind], pool, NULL, stack, -1, detail);
+  emit(pw__finding_kind_name(kind), pool, NULL, stack, -1, detail);
 }
 
 void pw__finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *stack,
                      const pw__stack *other, const char *detail) {
   finding_add(kind, pool, stack, other, detail, false);
-}
-
-void pw__finding_totals(const pw__pool *pool, uint64_t totals[PW__FINDING_KIND_COUNT]) {
-  pthread_mutex_lock(&findings_lock);
-  for (size_t i = 0; i < finding_count; i++)
-    if (findings[i].pool == pool) totals[findings[i].kind] += findings[i].count;
-  pthread_mutex_unlock(&findings_lock);
 }
 
 static void remember(recent *ring, unsigned *next, const void *key, const pw__stack *stack,
@@ -683,25 +628,7 @@ bool pw__snapshot_take(pw__snapshot *s) {
     }
     pw__spin_unlock(&sh->lock);
   }
-  pthread_mutex_lock(&findings_lock);
-  if (ok && finding_count) {
-    s->findings = calloc(finding_count, sizeof(*s->findings));
-    ok = s->findings != NULL;
-    for (size_t i = 0; ok && i < finding_count; i++) {
-      s->findings[i] = findings[i];
-      s->findings[i].holders = NULL;
-      s->findings[i].holder_count = 0;
-      if (findings[i].holder_count) {
-        size_t bytes = findings[i].holder_count * sizeof(pw__holder);
-        if ((s->findings[i].holders = malloc(bytes))) {
-          memcpy(s->findings[i].holders, findings[i].holders, bytes);
-          s->findings[i].holder_count = findings[i].holder_count;
-        }
-      }
-      s->finding_count++;
-    }
-  }
-  pthread_mutex_unlock(&findings_lock);
+  if (ok) ok = pw__findings_copy(s);
   if (!ok) pw__snapshot_free(s);
   return ok;
 }
@@ -736,13 +663,13 @@ void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg) {
 /* ---- fork ----------------------------------------------------------- */
 
 void pw__registry_atfork_prepare(void) {
-  pthread_mutex_lock(&findings_lock);
+  pw__findings_atfork_prepare();
   for (int i = 0; i < SHARD_COUNT; i++) pw__spin_lock(&shards[i].lock);
 }
 
 void pw__registry_atfork_parent(void) {
   for (int i = SHARD_COUNT - 1; i >= 0; i--) pw__spin_unlock(&shards[i].lock);
-  pthread_mutex_unlock(&findings_lock);
+  pw__findings_atfork_parent();
 }
 
 void pw__registry_atfork_child(void) {
@@ -754,9 +681,7 @@ void pw__registry_atfork_child(void) {
     for (conn_entry *e = shards[i].conns; e; e = e->hh.next) e->r.inherited = true;
     for (checkout_entry *e = shards[i].checkouts; e; e = e->hh.next) e->r.inherited = true;
   }
-  pthread_mutex_init(&findings_lock, NULL);
+  pw__findings_atfork_child();
   cached_thread_id = 0;
-  for (size_t i = 0; i < finding_count; i++) free(findings[i].holders);
-  finding_count = 0;
   atomic_store(&used, false);
 }
