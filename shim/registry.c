@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkout_table.h"
 #include "clock.h"
 #include "findings.h"
 #include "spinlock.h"
@@ -22,11 +23,6 @@ typedef struct conn_entry {
   pw__conn_record r;
   UT_hash_handle hh;
 } conn_entry;
-
-typedef struct checkout_entry {
-  pw__checkout_record r;
-  UT_hash_handle hh;
-} checkout_entry;
 
 /* A pool's connection object and the PGconn inside it. */
 typedef struct handle_entry {
@@ -45,38 +41,17 @@ typedef struct recent {
 typedef struct shard {
   pw__spinlock lock;
   conn_entry *conns;
-  checkout_entry *checkouts;
+  pw__checkout_table checkouts;
   handle_entry *handles;
   recent finished[RECENT_COUNT];
   recent returned[RECENT_COUNT];
   unsigned finished_next, returned_next;
-  /* Checkout entries kept for reuse: a checkout+checkin pair then costs
-   * no malloc and no free. Linked through hh.next. */
-  checkout_entry *spare;
-  unsigned spare_count;
 } shard;
-
-#define MAX_SPARE 32
 
 static shard shards[SHARD_COUNT];
 
 static _Atomic bool used;
 static _Atomic(pw__event_sink) sink;
-
-/* uthash frees a table's buckets when its last item goes and allocates
- * them again on the next add: a program that checks one connection out
- * and in would pay both on every pair. Each shard's checkout table gets,
- * with its first checkout, one entry that never leaves. It is marked
- * inherited, which every walk already skips, and its key is the shard's
- * own address, never a handle. Called with the shard locked. */
-static checkout_entry keepers[SHARD_COUNT];
-
-static void keep_table(shard *sh) {
-  if (sh->checkouts) return;
-  checkout_entry *keeper = &keepers[sh - shards];
-  keeper->r = (pw__checkout_record){.handle = sh, .inherited = true};
-  HASH_ADD(hh, sh->checkouts, r.handle, sizeof(keeper->r.handle), keeper);
-}
 
 static shard *shard_of(const void *key) {
   uintptr_t k = (uintptr_t)key;
@@ -337,31 +312,20 @@ void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stac
   mark_used(pool);
   atomic_fetch_add_explicit(&pool->checkouts, 1, memory_order_relaxed);
   pw__histogram_record(&pool->wait, end_ns - start_ns);
+  pw__checkout_record record = {
+    .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns, .thread = thread_id(),
+  };
+  pw__checkout_record stale;
+  bool replaced;
   shard *sh = shard_of(handle);
-  checkout_entry *stale = NULL;
   pw__spin_lock(&sh->lock);
-  checkout_entry *e = sh->spare;
-  if (e) {
-    sh->spare = (checkout_entry *)e->hh.next;
-    sh->spare_count--;
-  } else {
-    e = malloc(sizeof(*e)); /* not a blocking call: fine under the lock */
-  }
-  if (e) {
-    keep_table(sh);
-    e->r = (pw__checkout_record){
-      .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns, .thread = thread_id(),
-    };
-    HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), stale);
-    if (stale) HASH_DEL(sh->checkouts, stale);
-    HASH_ADD(hh, sh->checkouts, r.handle, sizeof(e->r.handle), e);
-  }
+  bool stored = pw__checkout_table_put(&sh->checkouts, &record, &stale, &replaced);
   pw__spin_unlock(&sh->lock);
-  if (!e) return;
-  if (stale) { /* the pool handed out a handle it never got back */
-    if (!stale->r.inherited) atomic_fetch_sub_explicit(&stale->r.pool->checked_out, 1, memory_order_relaxed);
-    free(stale);
-  }
+  if (!stored) return; /* out of memory: this checkout goes untracked */
+  /* The pool handed out a handle it never got back (through a path no
+   * hook saw): that checkout is over. */
+  if (replaced && !stale.inherited)
+    atomic_fetch_sub_explicit(&stale.pool->checked_out, 1, memory_order_relaxed);
   pw__pool_gauge_add(&pool->checked_out, &pool->peak_checked_out, 1);
   emit("checkout", pool, handle, stack, pw__seconds(end_ns - start_ns), NULL);
 }
@@ -375,37 +339,28 @@ void pw__checkout_failed(pw__pool *pool, const pw__stack *stack, uint64_t start_
               "checkout failed: the pool is at its maximum", true);
 }
 
-/* Takes HANDLE's checkout out of the registry and copies it to OUT; the
- * entry goes back to the shard's spares. Returns false when HANDLE is not
- * checked out; then *PREVIOUS (if asked) is the stack of the checkout it
- * was last returned from. CONN, if asked, gets the PGconn bound to HANDLE. */
+/* Takes HANDLE's checkout out of the registry and copies it to OUT.
+ * Returns false when HANDLE is not checked out; then *PREVIOUS (if asked)
+ * is the stack of the checkout it was last returned from. CONN, if asked,
+ * gets the PGconn bound to HANDLE. */
 static bool checkout_take(const void *handle, pw__checkout_record *out,
                           const pw__stack **previous, const void **conn) {
   shard *sh = shard_of(handle);
-  checkout_entry *e, *gone = NULL;
   handle_entry *bound = NULL;
   pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), e);
-  if (conn) HASH_FIND(hh, sh->handles, &handle, sizeof(handle), bound);
-  if (conn) *conn = bound ? bound->conn : NULL;
-  if (e) {
-    HASH_DEL(sh->checkouts, e);
-    remember(sh->returned, &sh->returned_next, handle, e->r.stack, e->r.pool);
-    *out = e->r;
-    if (sh->spare_count < MAX_SPARE) {
-      e->hh.next = sh->spare;
-      sh->spare = e;
-      sh->spare_count++;
-    } else {
-      gone = e;
-    }
+  bool found = pw__checkout_table_take(&sh->checkouts, handle, out);
+  if (conn) {
+    HASH_FIND(hh, sh->handles, &handle, sizeof(handle), bound);
+    *conn = bound ? bound->conn : NULL;
+  }
+  if (found) {
+    remember(sh->returned, &sh->returned_next, handle, out->stack, out->pool);
   } else if (previous) {
     const recent *r = recall(sh->returned, handle);
     *previous = r ? r->stack : NULL;
   }
   pw__spin_unlock(&sh->lock);
-  if (gone) free(gone);
-  return e != NULL;
+  return found;
 }
 
 static void checkout_ended(const pw__checkout_record *c, uint64_t now) {
@@ -461,11 +416,10 @@ bool pw__checkin(pw__pool *pool, const void *handle, const pw__stack *stack,
 
 bool pw__is_checked_out(const void *handle) {
   shard *sh = shard_of(handle);
-  checkout_entry *e;
   pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), e);
+  bool found = pw__checkout_table_find(&sh->checkouts, handle) != NULL;
   pw__spin_unlock(&sh->lock);
-  return e != NULL;
+  return found;
 }
 
 void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t end_ns) {
@@ -523,10 +477,10 @@ bool pw__handle_lookup(const void *handle, const void **conn, pw__pool **pool,
                        bool *checked_out) {
   shard *sh = shard_of(handle);
   handle_entry *e;
-  checkout_entry *c;
+  pw__checkout_record *c;
   pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
-  HASH_FIND(hh, sh->checkouts, &handle, sizeof(handle), c);
+  c = pw__checkout_table_find(&sh->checkouts, handle);
   if (e) {
     *conn = e->conn;
     *pool = e->pool;
@@ -540,24 +494,25 @@ void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
   mark_used(pool);
   for (int i = 0; i < SHARD_COUNT; i++) {
     shard *sh = &shards[i];
-    checkout_entry *gone = NULL, *e, *tmp;
+    pw__checkout_record *gone = NULL;
+    size_t gone_count = 0;
     pw__spin_lock(&sh->lock);
-    HASH_ITER(hh, sh->checkouts, e, tmp) {
-      if (e->r.pool == pool) {
-        HASH_DEL(sh->checkouts, e);
-        e->hh.next = gone; /* reuse the handle as a private list link */
-        gone = e;
-      }
+    for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c;
+         c = pw__checkout_table_next(&sh->checkouts, c)) {
+      if (c->pool != pool) continue;
+      pw__checkout_record *grown = realloc(gone, (gone_count + 1) * sizeof(*gone));
+      if (!grown) break; /* out of memory: the rest stay checked out */
+      gone = grown;
+      gone[gone_count++] = *c;
+      pw__checkout_table_remove_at(&sh->checkouts, c);
     }
     pw__spin_unlock(&sh->lock);
-    while (gone) {
-      e = gone;
-      gone = e->hh.next;
-      if (!e->r.inherited) checkout_ended(&e->r, pw__now_ns());
-      finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, e->r.stack,
+    for (size_t k = 0; k < gone_count; k++) {
+      if (!gone[k].inherited) checkout_ended(&gone[k], pw__now_ns());
+      finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, gone[k].stack,
                   "pool stopped while the connection was checked out", false);
-      free(e);
     }
+    free(gone);
   }
   atomic_store(&pool->stopped, true);
   emit("pool_stop", pool, pool->key, stack, -1, NULL);
@@ -568,12 +523,12 @@ static pw__holder *collect_holders(pw__pool *pool, size_t *count) {
   pw__holder *holders = malloc(cap * sizeof(*holders));
   if (!holders) return NULL;
   for (int i = 0; i < SHARD_COUNT; i++) {
-    checkout_entry *e, *tmp;
+    pw__checkout_table *t = &shards[i].checkouts;
     pw__spin_lock(&shards[i].lock);
-    HASH_ITER(hh, shards[i].checkouts, e, tmp) {
-      if (e->r.pool != pool || e->r.inherited) continue;
+    for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c)) {
+      if (c->pool != pool || c->inherited) continue;
       size_t j = 0;
-      while (j < n && holders[j].stack != e->r.stack) j++;
+      while (j < n && holders[j].stack != c->stack) j++;
       if (j == n) {
         if (n == cap) {
           pw__holder *grown = realloc(holders, cap * 2 * sizeof(*grown));
@@ -581,7 +536,7 @@ static pw__holder *collect_holders(pw__pool *pool, size_t *count) {
           holders = grown;
           cap *= 2;
         }
-        holders[n++] = (pw__holder){e->r.stack, 0};
+        holders[n++] = (pw__holder){c->stack, 0};
       }
       holders[j].count++;
     }
@@ -621,10 +576,11 @@ bool pw__snapshot_take(pw__snapshot *s) {
       *r = e->r;
       r->conninfo = e->r.conninfo ? strdup(e->r.conninfo) : NULL;
     }
-    for (checkout_entry *e = sh->checkouts; e && ok; e = e->hh.next) {
-      if (e->r.inherited) continue;
+    for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c && ok;
+         c = pw__checkout_table_next(&sh->checkouts, c)) {
+      if (c->inherited) continue;
       if (!(ok = GROW(s->checkouts, s->checkout_count, checkout_cap))) break;
-      s->checkouts[s->checkout_count++] = e->r;
+      s->checkouts[s->checkout_count++] = *c;
     }
     pw__spin_unlock(&sh->lock);
   }
@@ -645,8 +601,9 @@ void pw__snapshot_free(pw__snapshot *s) {
 void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg) {
   for (int i = 0; i < SHARD_COUNT; i++) {
     pw__spin_lock(&shards[i].lock);
-    for (checkout_entry *e = shards[i].checkouts; e; e = e->hh.next)
-      if (!e->r.inherited) fn(&e->r, arg);
+    pw__checkout_table *t = &shards[i].checkouts;
+    for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
+      if (!c->inherited) fn(c, arg);
     pw__spin_unlock(&shards[i].lock);
   }
 }
@@ -679,7 +636,9 @@ void pw__registry_atfork_child(void) {
   for (int i = 0; i < SHARD_COUNT; i++) {
     pw__spin_reset(&shards[i].lock);
     for (conn_entry *e = shards[i].conns; e; e = e->hh.next) e->r.inherited = true;
-    for (checkout_entry *e = shards[i].checkouts; e; e = e->hh.next) e->r.inherited = true;
+    pw__checkout_table *t = &shards[i].checkouts;
+    for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
+      c->inherited = true;
   }
   pw__findings_atfork_child();
   cached_thread_id = 0;
