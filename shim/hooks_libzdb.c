@@ -67,21 +67,33 @@ static void read_sizes(ConnectionPool_T p, pw__pool *pool) {
  * calls ConnectionPool_returnConnection through the PLT) are told from the
  * program's by where they come from: a depth counter would be left wrong
  * by libzdb's exceptions, which longjmp out of a call. */
-static uintptr_t libzdb_begin, libzdb_end, own_begin, own_end;
+typedef struct code_range {
+  _Atomic uintptr_t begin, end; /* found once; threads may race to store the same values */
+} code_range;
+
+static code_range libzdb_code, own_code;
+
+static bool in_range(code_range *range, const void *inside, const void *caller) {
+  if (!atomic_load_explicit(&range->end, memory_order_relaxed)) {
+    uintptr_t begin, end;
+    if (!pw__text_range(inside, &begin, &end)) return false;
+    atomic_store_explicit(&range->begin, begin, memory_order_relaxed);
+    atomic_store_explicit(&range->end, end, memory_order_relaxed);
+  }
+  uintptr_t at = (uintptr_t)caller;
+  return at >= atomic_load_explicit(&range->begin, memory_order_relaxed) &&
+         at < atomic_load_explicit(&range->end, memory_order_relaxed);
+}
 
 static bool from_libzdb(const void *caller) {
-  if (!libzdb_end)
-    pw__text_range((const void *)real_ConnectionPool_getConnection(), &libzdb_begin, &libzdb_end);
-  return (uintptr_t)caller >= libzdb_begin && (uintptr_t)caller < libzdb_end;
+  return in_range(&libzdb_code, (const void *)real_ConnectionPool_getConnection(), caller);
 }
 
 /* A call made inside libzdb's own call: from its code, or (when libzdb
  * tail-calls, as Connection_close does ConnectionPool_returnConnection)
  * seemingly from the poolwatch hook that called it. */
 static bool internal(const void *caller) {
-  if (!own_end) pw__text_range((const void *)&internal, &own_begin, &own_end);
-  uintptr_t at = (uintptr_t)caller;
-  return from_libzdb(caller) || (at >= own_begin && at < own_end);
+  return from_libzdb(caller) || in_range(&own_code, (const void *)&internal, caller);
 }
 
 /* Runs the pool's own call with connections opened from libzdb's code
@@ -90,8 +102,8 @@ static pw__pool *inside(pw__pool *pool) {
   pw__pool *previous = pw__thread.inside_pool;
   from_libzdb(NULL); /* the code range is known from here on */
   pw__thread.inside_pool = pool;
-  pw__thread.inside_begin = libzdb_begin;
-  pw__thread.inside_end = libzdb_end;
+  pw__thread.inside_begin = atomic_load_explicit(&libzdb_code.begin, memory_order_relaxed);
+  pw__thread.inside_end = atomic_load_explicit(&libzdb_code.end, memory_order_relaxed);
   return previous;
 }
 
