@@ -75,11 +75,7 @@ static void say_with_stack(const char *headline, const pw__stack *stack) {
   pw__frame frames[PW__MAX_STACK_DEPTH * 2];
   size_t n = pw__symbolize(symbolizer, stack ? stack->frames : NULL, stack ? stack->depth : 0,
                            frames, PW__MAX_STACK_DEPTH * 2);
-  for (size_t i = 0; i < n; i++)
-    pw__buf_printf(&text, "    #%zu %s %s:%d (%s+0x%zx)\n", i,
-                   frames[i].function ? frames[i].function : "??",
-                   frames[i].file ? frames[i].file : "?", frames[i].line,
-                   frames[i].module ? frames[i].module : "?", (size_t)frames[i].offset);
+  pw__frames_text(&text, frames, n, "    ");
   if (!text.failed) pw__write_all(STDERR_FILENO, text.data, text.len);
   pw__symbolizer_free(symbolizer);
   pw__buf_free(&text);

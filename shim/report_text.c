@@ -8,17 +8,21 @@
 
 #define MAX_CONNINFO_SHOWN 3
 
-static void frames_text(pw__buf *out, const pw__symbolized *where, const char *indent) {
-  if (!where || !where->count) {
+void pw__frames_text(pw__buf *out, const pw__frame *frames, size_t count, const char *indent) {
+  if (!count) {
     pw__buf_printf(out, "%s(no stack)\n", indent);
     return;
   }
-  for (size_t i = 0; i < where->count; i++) {
-    const pw__frame *f = &where->frames[i];
+  for (size_t i = 0; i < count; i++) {
+    const pw__frame *f = &frames[i];
     pw__buf_printf(out, "%s#%zu %s", indent, i, f->function ? f->function : "??");
     if (f->file) pw__buf_printf(out, " %s:%d", f->file, f->line);
     pw__buf_printf(out, " (%s+0x%zx)\n", f->module ? f->module : "??", (size_t)f->offset);
   }
+}
+
+static void frames_text(pw__buf *out, const pw__symbolized *where, const char *indent) {
+  pw__frames_text(out, where ? where->frames : NULL, where ? where->count : 0, indent);
 }
 
 static const char *plural(size_t n, const char *one, const char *many) {
