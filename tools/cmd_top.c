@@ -226,44 +226,42 @@ static void frames_text(pw__buf *out, const json_t *frames, size_t shown) {
   if (json_array_size(frames) == 0) pw__buf_puts(out, "??");
 }
 
-static void oldest_section(pw__buf *out, const json_t *rows) {
-  pw__buf_puts(out, "\nOldest checkouts\n");
-  if (json_array_size(rows) == 0) {
-    pw__buf_puts(out, "  none held\n");
-    return;
-  }
-  pw__buf_printf(out, "  %8s  %-12s %8s  %s\n", "AGE", "POOL", "THREAD", "TOP FRAME");
-  size_t i;
-  json_t *row;
-  json_array_foreach(rows, i, row) {
-    if (i == ROWS_SHOWN) break;
-    char age[32];
-    const char *pool = report_string(row, "pool");
-    double seconds = json_number_value(json_object_get(row, "age_s"));
-    pw__buf_printf(out, "  %8s  %-12s %8lld  ", duration_text(seconds, age, sizeof(age)),
-                   pool ? pool : "-", report_int(row, "thread", 0));
-    frames_text(out, json_object_get(row, "frames"), 1);
-    pw__buf_puts(out, "\n");
-  }
-}
+/* One of the two tables under the pools: the oldest live checkouts, and
+ * the call sites holding the most connection-seconds. */
+typedef struct row_table {
+  const char *title, *when_empty;
+  const char *seconds_header, *count_header;
+  const char *seconds_key, *count_key;
+  size_t frames_shown;
+} row_table;
 
-static void call_site_section(pw__buf *out, const json_t *rows) {
-  pw__buf_puts(out, "\nCall sites by connection-seconds held\n");
+static const row_table oldest_table = {
+  "Oldest checkouts", "none held", "AGE", "THREAD", "age_s", "thread", 1,
+};
+static const row_table call_site_table = {
+  "Call sites by connection-seconds held", "none yet", "HELD", "HOLDS", "hold_seconds", "holds",
+  SIZE_MAX,
+};
+
+static void rows_section(pw__buf *out, const row_table *table, const json_t *rows) {
+  pw__buf_printf(out, "\n%s\n", table->title);
   if (json_array_size(rows) == 0) {
-    pw__buf_puts(out, "  none yet\n");
+    pw__buf_printf(out, "  %s\n", table->when_empty);
     return;
   }
-  pw__buf_printf(out, "  %8s  %-12s %8s  %s\n", "HELD", "POOL", "HOLDS", "FRAMES");
+  pw__buf_printf(out, "  %8s  %-12s %8s  %s\n", table->seconds_header, "POOL", table->count_header,
+                 table->frames_shown == 1 ? "TOP FRAME" : "FRAMES");
   size_t i;
   json_t *row;
   json_array_foreach(rows, i, row) {
     if (i == ROWS_SHOWN) break;
-    char held[32];
+    char seconds_text[32];
     const char *pool = report_string(row, "pool");
-    double seconds = json_number_value(json_object_get(row, "hold_seconds"));
-    pw__buf_printf(out, "  %8s  %-12s %8lld  ", duration_text(seconds, held, sizeof(held)),
-                   pool ? pool : "-", report_int(row, "holds", 0));
-    frames_text(out, json_object_get(row, "frames"), SIZE_MAX);
+    double seconds = json_number_value(json_object_get(row, table->seconds_key));
+    pw__buf_printf(out, "  %8s  %-12s %8lld  ",
+                   duration_text(seconds, seconds_text, sizeof(seconds_text)), pool ? pool : "-",
+                   report_int(row, table->count_key, 0));
+    frames_text(out, json_object_get(row, "frames"), table->frames_shown);
     pw__buf_puts(out, "\n");
   }
 }
@@ -303,8 +301,8 @@ static void render(pw__buf *out, const json_t *state, const json_t *panels, cons
     const char *name = report_string(pool, "name");
     pool_section(out, pool, panels, name ? json_object_get(history, name) : NULL);
   }
-  oldest_section(out, json_object_get(state, "oldest"));
-  call_site_section(out, json_object_get(state, "call_sites"));
+  rows_section(out, &oldest_table, json_object_get(state, "oldest"));
+  rows_section(out, &call_site_table, json_object_get(state, "call_sites"));
 }
 
 /* The dashboard configuration's panels, from the code that writes it, so
