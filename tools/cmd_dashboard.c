@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "cli.h"
-#include "dashboard.h"
+#include "common/dashboard.h"
 #include "report_load.h"
 
 static const char dashboard_help[] =

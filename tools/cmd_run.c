@@ -11,10 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "cli.h"
 #include "library_path.h"
-#include "options.h"
+#include "common/options.h"
 #include "report_load.h"
 #include "report_text.h"
 

@@ -1,6 +1,6 @@
 /* `poolwatch top`: a live view of a process running under the library with
  * POOLWATCH_LIVE=1. The library's monitor thread rewrites
- * /dev/shm/poolwatch-PID.live.json every interval (shim/live.c); this
+ * /dev/shm/poolwatch-PID.live.json every interval (shim/export/live.c); this
  * command only reads that file, so it never stops or slows the process. */
 #include <curses.h>
 #include <errno.h>
@@ -13,12 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "cli.h"
 #include "cmd_top.h"
-#include "dashboard.h"
-#include "live.h"
-#include "options.h"
+#include "common/dashboard.h"
+#include "export/live.h"
+#include "common/options.h"
 #include "report_load.h"
 
 #define EXIT_TOP_FAILED 1

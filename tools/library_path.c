@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "cli.h"
 
 #define LIBRARY_NAME "libpoolwatch.so"

@@ -8,7 +8,7 @@
 
 #include "cli.h"
 #include "cmd_top.h"
-#include "options.h"
+#include "common/options.h"
 
 #ifndef POOLWATCH_VERSION
 #error "the build must define POOLWATCH_VERSION"

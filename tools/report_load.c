@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "cli.h"
 
 /* Separators for group keys: control characters that no function, file or

@@ -75,8 +75,8 @@ def fixture(*parts):
 
 
 def metric_list():
-    """Parses shim/metric_names.h: {name: type}."""
-    path = os.path.join(ARGS.source_dir, "shim", "metric_names.h")
+    """Parses shim/common/metric_names.h: {name: type}."""
+    path = os.path.join(ARGS.source_dir, "shim", "common", "metric_names.h")
     with open(path) as f:
         text = f.read()
     found = dict(re.findall(r"X\(\s*(poolwatch_\w+)\s*,\s*(\w+)\s*,", text))
@@ -141,7 +141,7 @@ def check_metric_names(dashboard):
                 used.add(base)
                 continue
             check(name in metrics,
-                  "panel %r uses %s, which shim/metric_names.h does not list" % (panel["title"], name))
+                  "panel %r uses %s, which shim/common/metric_names.h does not list" % (panel["title"], name))
             check(metrics[name] != "histogram",
                   "panel %r uses histogram %s without _bucket, _sum or _count" % (panel["title"], name))
             used.add(name)

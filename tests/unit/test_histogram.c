@@ -2,7 +2,7 @@
  * max; percentiles within the precision histogram.h promises. */
 #include <stdlib.h>
 
-#include "histogram.h"
+#include "core/histogram.h"
 #include "unit_assert.h"
 
 /* histogram.h: "a percentile is the middle of its bucket, within 6.25%

@@ -4,7 +4,7 @@
  * one test only. */
 #include <stdlib.h>
 
-#include "options.h"
+#include "common/options.h"
 #include "stderr_capture.h"
 #include "unit_assert.h"
 

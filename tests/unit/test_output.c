@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "output.h"
+#include "common/output.h"
 #include "stderr_capture.h"
 #include "unit_assert.h"
 

@@ -3,7 +3,7 @@
  * secret, or any piece of it, must never come out. */
 #include <stdlib.h>
 
-#include "redact.h"
+#include "core/redact.h"
 #include "unit_assert.h"
 
 /* Checks that TEXT, the description of a connection made with SECRET,

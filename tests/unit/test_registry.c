@@ -8,9 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pool.h"
-#include "registry.h"
-#include "stack.h"
+#include "core/pool.h"
+#include "core/registry.h"
+#include "core/stack.h"
 #include "unit_assert.h"
 
 /* ---- per-test pools, handles and stacks ------------------------------ */

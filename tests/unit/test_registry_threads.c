@@ -7,10 +7,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "clock.h"
-#include "pool.h"
-#include "registry.h"
-#include "stack.h"
+#include "common/clock.h"
+#include "core/pool.h"
+#include "core/registry.h"
+#include "core/stack.h"
 #include "unit_assert.h"
 
 enum {

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "pool.h"
-#include "redact.h"
-#include "registry.h"
-#include "report.h"
-#include "suppress.h"
+#include "common/clock.h"
+#include "core/pool.h"
+#include "core/redact.h"
+#include "core/registry.h"
+#include "report/report.h"
+#include "report/suppress.h"
 #include "unit_assert.h"
 
 #define SECRET "Xy7secret"

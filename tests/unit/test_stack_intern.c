@@ -2,7 +2,7 @@
  * groups compare stacks by pointer), distinct ones never do. */
 #include <stdlib.h>
 
-#include "stack.h"
+#include "core/stack.h"
 #include "unit_assert.h"
 
 static void test_identical_frames_share_one_record(void **state) {

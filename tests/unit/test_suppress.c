@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "stderr_capture.h"
-#include "suppress.h"
+#include "report/suppress.h"
 #include "unit_assert.h"
 
 #define ASSERT_MATCH(pattern, text) \

@@ -61,7 +61,7 @@
   } while (0)
 
 /* How many values a histogram holds, over all its stripes. */
-#include "histogram.h"
+#include "core/histogram.h"
 static inline uint64_t recorded(const pw__histogram *h) {
   uint64_t count, sum_ns;
   pw__histogram_totals(h, &count, &sum_ns);

@@ -1,0 +1,109 @@
+#include "core/pool.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pw__pool libpq_pool = {
+  .name = "libpq", .kind = PW__POOL_LIBPQ, .configured_size = -1, .max_size = -1,
+};
+static pw__pool *_Atomic pools_head = &libpq_pool;
+static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
+
+pw__pool *pw__pool_libpq(void) { return &libpq_pool; }
+pw__pool *pw__pool_first(void) { return atomic_load(&pools_head); }
+
+const char *pw__pool_kind_name(pw__pool_kind kind) {
+  switch (kind) {
+    case PW__POOL_LIBPQ: return "libpq";
+    case PW__POOL_LIBZDB: return "libzdb";
+    case PW__POOL_API: return "api";
+  }
+  return "unknown";
+}
+
+static pw__pool *lookup(const void *key) {
+  for (pw__pool *p = atomic_load(&pools_head); p; p = atomic_load(&p->next))
+    if (p->key == key && p != &libpq_pool) return p;
+  return NULL;
+}
+
+pw__pool *pw__pool_find_existing(const void *key) { return lookup(key); }
+
+void pw__pool_retire(pw__pool *pool) {
+  static const char retired;
+  pool->key = &retired;
+}
+
+pw__pool *pw__pool_find(const void *key, pw__pool_kind kind, const char *name) {
+  /* Pools are few and never removed: readers walk the list without a lock
+   * and only creation is serialized. */
+  pw__pool *p = lookup(key);
+  if (p) return p;
+  pthread_mutex_lock(&create_lock);
+  p = lookup(key);
+  if (!p && (p = calloc(1, sizeof(*p)))) {
+    p->key = key;
+    p->kind = kind;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    atomic_init(&p->configured_size, -1);
+    atomic_init(&p->max_size, -1);
+    /* Append, so reports list pools in the order the program made them. */
+    pw__pool *tail = &libpq_pool;
+    while (atomic_load(&tail->next)) tail = atomic_load(&tail->next);
+    atomic_store(&tail->next, p);
+  }
+  pthread_mutex_unlock(&create_lock);
+  return p;
+}
+
+void pw__pool_gauge_add(_Atomic long *gauge, _Atomic long *peak, long delta) {
+  long now = atomic_fetch_add_explicit(gauge, delta, memory_order_relaxed) + delta;
+  long seen = atomic_load_explicit(peak, memory_order_relaxed);
+  while (now > seen && !atomic_compare_exchange_weak_explicit(
+                           peak, &seen, now, memory_order_relaxed, memory_order_relaxed)) {
+  }
+}
+
+void pw__pool_set_libpq_size(long size) { atomic_store(&libpq_pool.configured_size, size); }
+
+void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m) {
+  m->size = atomic_load(&p->size);
+  m->configured_size = atomic_load(&p->configured_size);
+  m->max_size = atomic_load(&p->max_size);
+  m->peak_size = atomic_load(&p->peak_size);
+  if (p->kind == PW__POOL_LIBPQ) {
+    m->checked_out = m->size;
+    m->peak_checked_out = m->peak_size;
+  } else {
+    m->checked_out = atomic_load(&p->checked_out);
+    m->peak_checked_out = atomic_load(&p->peak_checked_out);
+  }
+  m->checked_in = m->size > m->checked_out ? m->size - m->checked_out : 0;
+  m->overflow = m->configured_size >= 0 && m->size > m->configured_size
+                    ? m->size - m->configured_size : 0;
+  uint64_t waits, waited_ns;
+  pw__histogram_totals(&p->wait, &waits, &waited_ns);
+  m->wait_time = waits ? (double)waited_ns / (double)waits / 1e9 : 0;
+}
+
+void pw__pool_reset_all(void) {
+  for (pw__pool *p = atomic_load(&pools_head); p; p = atomic_load(&p->next)) {
+    atomic_store(&p->size, 0);
+    atomic_store(&p->checked_out, 0);
+    atomic_store(&p->peak_size, 0);
+    atomic_store(&p->peak_checked_out, 0);
+    atomic_store(&p->connects, 0);
+    atomic_store(&p->failed_connects, 0);
+    atomic_store(&p->closes, 0);
+    atomic_store(&p->reconnects, 0);
+    atomic_store(&p->checkouts, 0);
+    atomic_store(&p->failed_checkouts, 0);
+    atomic_store(&p->checkins, 0);
+    atomic_store(&p->used, false);
+    pw__histogram_reset(&p->wait);
+    pw__histogram_reset(&p->hold);
+    pw__histogram_reset(&p->connect);
+  }
+}

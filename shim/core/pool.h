@@ -1,0 +1,70 @@
+/* Pools and their metrics. A pool is the implicit `libpq` pool, a libzdb
+ * ConnectionPool_T, or a pool named through poolwatch.h. Metrics are
+ * atomics updated by the thread that causes the event, so no lock is taken
+ * on the hot path; pools are never freed, so pointers to them stay valid. */
+#ifndef POOLWATCH_POOL_H
+#define POOLWATCH_POOL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/histogram.h"
+
+typedef enum pw__pool_kind {
+  PW__POOL_LIBPQ,
+  PW__POOL_LIBZDB,
+  PW__POOL_API,
+} pw__pool_kind;
+
+typedef struct pw__pool {
+  const void *_Atomic key; /* ConnectionPool_T, or the pool handle for API pools */
+  char name[64];
+  pw__pool_kind kind;
+  _Atomic long configured_size; /* -1: unknown */
+  _Atomic long max_size;        /* -1: unknown */
+  _Atomic long size;            /* connections holding a server connection */
+  _Atomic long checked_out;     /* unused for libpq: every connection is in use */
+  _Atomic long peak_size;
+  _Atomic long peak_checked_out;
+  _Atomic uint64_t connects, failed_connects, closes, reconnects;
+  _Atomic uint64_t checkouts, failed_checkouts, checkins;
+  _Atomic bool started, stopped;
+  _Atomic bool used;
+  _Atomic long held_too_long; /* checkouts over the threshold right now */
+  pw__histogram wait, hold, connect;
+  struct pw__pool *_Atomic next;
+} pw__pool;
+
+/* Snapshot of one pool's contract metrics. */
+typedef struct pw__pool_metrics {
+  long size, checked_out, checked_in, overflow;
+  double wait_time; /* mean seconds */
+  long configured_size, max_size;
+  long peak_size, peak_checked_out;
+} pw__pool_metrics;
+
+/* The implicit pool of connections the program opened itself. */
+pw__pool *pw__pool_libpq(void);
+/* Finds or creates the pool with KEY (never NULL for a non-NULL key unless
+ * memory runs out). NAME is used only when creating. */
+pw__pool *pw__pool_find(const void *key, pw__pool_kind kind, const char *name);
+/* The live pool with KEY, or NULL. */
+pw__pool *pw__pool_find_existing(const void *key);
+/* KEY's object is gone (libzdb's ConnectionPool_free): the record stays
+ * for the report, but a new pool at the same address is a new pool. */
+void pw__pool_retire(pw__pool *pool);
+/* First pool in creation order; walk with ->next. */
+pw__pool *pw__pool_first(void);
+const char *pw__pool_kind_name(pw__pool_kind kind);
+
+void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m);
+/* Adds DELTA to a gauge and raises its peak. */
+void pw__pool_gauge_add(_Atomic long *gauge, _Atomic long *peak, long delta);
+/* After fork(): the child starts with empty metrics, its inherited
+ * connections are the parent's. */
+void pw__pool_reset_all(void);
+/* The configured size used for libpq's overflow (POOLWATCH_POOL_SIZE). */
+void pw__pool_set_libpq_size(long size);
+
+#endif

@@ -1,0 +1,225 @@
+#include "core/redact.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/buf.h"
+
+/* The fields worth showing, collected from whichever form was used. */
+typedef struct fields {
+  char host[128], port[16], dbname[128], user[128], application_name[64];
+  bool password;
+} fields;
+
+static void set(char *dst, size_t cap, const char *src, size_t n) {
+  if (n >= cap) n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+
+static bool is_uri(const char *s) {
+  return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
+}
+
+static void take(fields *f, const char *key, size_t key_len, const char *value, size_t n) {
+#define KEY_IS(k) (key_len == strlen(k) && strncmp(key, k, key_len) == 0)
+  if (KEY_IS("host") || KEY_IS("hostaddr")) set(f->host, sizeof(f->host), value, n);
+  else if (KEY_IS("port")) set(f->port, sizeof(f->port), value, n);
+  else if (KEY_IS("dbname")) set(f->dbname, sizeof(f->dbname), value, n);
+  else if (KEY_IS("user")) set(f->user, sizeof(f->user), value, n);
+  else if (KEY_IS("application_name"))
+    set(f->application_name, sizeof(f->application_name), value, n);
+  else if (KEY_IS("password")) f->password = n > 0;
+#undef KEY_IS
+}
+
+/* libpq's keyword=value syntax: values may be single-quoted, with
+ * backslash escapes. Unknown keywords are skipped. */
+static void parse_keywords(fields *f, const char *p) {
+  char value[512];
+  while (*p) {
+    while (isspace((unsigned char)*p)) p++;
+    const char *key = p;
+    while (*p && *p != '=' && !isspace((unsigned char)*p)) p++;
+    size_t key_len = (size_t)(p - key);
+    while (isspace((unsigned char)*p)) p++;
+    if (*p != '=') return;
+    p++;
+    while (isspace((unsigned char)*p)) p++;
+    size_t n = 0;
+    bool quoted = *p == '\'';
+    if (quoted) p++;
+    while (*p && (quoted ? *p != '\'' : !isspace((unsigned char)*p))) {
+      if (*p == '\\' && p[1]) p++;
+      if (n < sizeof(value) - 1) value[n++] = *p;
+      p++;
+    }
+    if (quoted && *p == '\'') p++;
+    if (key_len) take(f, key, key_len, value, n);
+  }
+}
+
+/* postgresql://[user[:password]@][host][:port][,...][/dbname][?k=v&...] */
+static void parse_uri(fields *f, const char *uri) {
+  const char *p = strstr(uri, "://") + 3;
+  /* Like libpq, look for the credentials' '@' up to the first '/': a
+   * password may hold '?', '#' or '='. */
+  const char *at = memchr(p, '@', strcspn(p, "/"));
+  if (at) {
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    set(f->user, sizeof(f->user), p, (size_t)((colon ? colon : at) - p));
+    if (colon && at > colon + 1) f->password = true;
+    p = at + 1;
+  }
+  const char *end_authority = p + strcspn(p, "/?");
+  const char *hosts_end = end_authority;
+  /* The port follows the last colon outside an [IPv6] literal. */
+  const char *colon = NULL;
+  for (const char *q = p; q < hosts_end; q++) {
+    if (*q == '[') q += strcspn(q, "]");
+    else if (*q == ':') colon = q;
+  }
+  set(f->host, sizeof(f->host), p, (size_t)((colon ? colon : hosts_end) - p));
+  if (colon) set(f->port, sizeof(f->port), colon + 1, (size_t)(hosts_end - colon - 1));
+  p = end_authority;
+  if (*p == '/') {
+    p++;
+    size_t n = strcspn(p, "?");
+    if (n) set(f->dbname, sizeof(f->dbname), p, n);
+    p += n;
+  }
+  if (*p == '?') p++;
+  while (*p) {
+    size_t pair = strcspn(p, "&");
+    const char *eq = memchr(p, '=', pair);
+    if (eq) take(f, p, (size_t)(eq - p), eq + 1, pair - (size_t)(eq - p) - 1);
+    p += pair;
+    if (*p == '&') p++;
+  }
+}
+
+static void parse_any(fields *f, const char *text) {
+  if (!text) return;
+  if (is_uri(text))
+    parse_uri(f, text);
+  else
+    parse_keywords(f, text);
+}
+
+static char *format(const fields *f) {
+  pw__buf b;
+  pw__buf_init(&b);
+  pw__buf_puts(&b, ""); /* an empty description is "", not NULL */
+  const char *names[] = {"host", "port", "dbname", "user", "application_name"};
+  const char *values[] = {f->host, f->port, f->dbname, f->user, f->application_name};
+  for (int i = 0; i < 5; i++) {
+    if (!values[i][0]) continue;
+    bool plain = strcspn(values[i], " '\\") == strlen(values[i]);
+    pw__buf_printf(&b, b.len ? " %s=" : "%s=", names[i]);
+    if (plain) {
+      pw__buf_puts(&b, values[i]);
+    } else {
+      pw__buf_puts(&b, "'");
+      for (const char *c = values[i]; *c; c++) {
+        if (*c == '\'' || *c == '\\') pw__buf_puts(&b, "\\");
+        pw__buf_append(&b, c, 1);
+      }
+      pw__buf_puts(&b, "'");
+    }
+  }
+  if (f->password) pw__buf_puts(&b, b.len ? " password=***" : "password=***");
+  if (b.failed) {
+    pw__buf_free(&b);
+    return NULL;
+  }
+  return b.data;
+}
+
+char *pw__redact_conninfo(const char *conninfo) {
+  fields f = {0};
+  parse_any(&f, conninfo);
+  return format(&f);
+}
+
+char *pw__redact_params(const char *const *keywords, const char *const *values,
+                        int expand_dbname) {
+  fields f = {0};
+  for (int i = 0; keywords && keywords[i]; i++) {
+    const char *v = values ? values[i] : NULL;
+    if (!v || !*v) continue; /* libpq ignores empty values too */
+    if (strcmp(keywords[i], "dbname") == 0 && expand_dbname &&
+        (is_uri(v) || strchr(v, '=')))
+      parse_any(&f, v);
+    else
+      take(&f, keywords[i], strlen(keywords[i]), v, strlen(v));
+  }
+  return format(&f);
+}
+
+char *pw__redact_login(const char *host, const char *port, const char *dbname,
+                       const char *user, const char *password) {
+  fields f = {0};
+  if (dbname && (is_uri(dbname) || strchr(dbname, '=')))
+    parse_any(&f, dbname);
+  else if (dbname)
+    set(f.dbname, sizeof(f.dbname), dbname, strlen(dbname));
+  if (host && *host) set(f.host, sizeof(f.host), host, strlen(host));
+  if (port && *port) set(f.port, sizeof(f.port), port, strlen(port));
+  if (user && *user) set(f.user, sizeof(f.user), user, strlen(user));
+  if (password && *password) f.password = true;
+  return format(&f);
+}
+
+/* Skips a password value as libpq reads it: quoted with backslash escapes,
+ * or up to the next space. */
+static const char *skip_value(const char *p) {
+  if (*p == '\'') {
+    for (p++; *p && *p != '\''; p++)
+      if (*p == '\\' && p[1]) p++;
+    return *p ? p + 1 : p;
+  }
+  return p + strcspn(p, " \t&");
+}
+
+char *pw__redact_text(const char *text) {
+  pw__buf b;
+  pw__buf_init(&b);
+  pw__buf_puts(&b, "");
+  const char *p = text;
+  while (*p) {
+    if (strncasecmp(p, "password", 8) == 0) {
+      const char *q = p + 8;
+      while (*q == ' ') q++;
+      if (*q == '=') {
+        q++;
+        while (*q == ' ') q++;
+        pw__buf_append(&b, p, (size_t)(q - p));
+        pw__buf_puts(&b, "***");
+        p = skip_value(q);
+        continue;
+      }
+    }
+    if (strncmp(p, "://", 3) == 0) {
+      const char *authority = p + 3;
+      const char *at = memchr(authority, '@', strcspn(authority, "/ "));
+      const char *colon = at ? memchr(authority, ':', (size_t)(at - authority)) : NULL;
+      if (colon) {
+        pw__buf_append(&b, p, (size_t)(colon + 1 - p));
+        pw__buf_puts(&b, "***");
+        p = at;
+        continue;
+      }
+    }
+    pw__buf_append(&b, p, 1);
+    p++;
+  }
+  if (b.failed) {
+    pw__buf_free(&b);
+    return NULL;
+  }
+  return b.data;
+}

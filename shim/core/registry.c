@@ -1,0 +1,646 @@
+#include "core/registry.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/checkout_table.h"
+#include "common/clock.h"
+#include "core/findings.h"
+#include "common/spinlock.h"
+#include "common/table.h"
+
+#define SHARD_COUNT 32
+/* Recently finished connections and returned checkouts, per shard, so a
+ * second finish can name the stack of the first, and a second checkin the
+ * stack of the checkout it returned. */
+#define RECENT_COUNT 32
+
+typedef struct conn_entry {
+  pw__conn_record r;
+  UT_hash_handle hh;
+} conn_entry;
+
+/* A pool's connection object and the PGconn inside it. */
+typedef struct handle_entry {
+  const void *handle;
+  const void *conn;
+  pw__pool *pool;
+  UT_hash_handle hh;
+} handle_entry;
+
+typedef struct recent {
+  const void *key;
+  const pw__stack *stack;
+  pw__pool *pool;
+} recent;
+
+typedef struct shard {
+  pw__spinlock lock;
+  conn_entry *conns;
+  pw__checkout_table checkouts;
+  handle_entry *handles;
+  recent finished[RECENT_COUNT];
+  recent returned[RECENT_COUNT];
+  unsigned finished_next, returned_next;
+} shard;
+
+static shard shards[SHARD_COUNT];
+
+static _Atomic bool used;
+static _Atomic(pw__event_sink) sink;
+
+static shard *shard_of(const void *key) {
+  uintptr_t k = (uintptr_t)key;
+  return &shards[((k >> 4) ^ (k >> 12)) % SHARD_COUNT];
+}
+
+/* gettid() is a system call; a thread's id never changes, so it is read
+ * once. A forked child's thread gets its own id again (atfork child). */
+static __thread pid_t cached_thread_id __attribute__((tls_model("initial-exec")));
+
+static pid_t thread_id(void) {
+  if (!cached_thread_id) cached_thread_id = gettid();
+  return cached_thread_id;
+}
+
+static void mark_used(pw__pool *pool) {
+  if (!atomic_load_explicit(&used, memory_order_relaxed)) atomic_store(&used, true);
+  if (pool && !atomic_load_explicit(&pool->used, memory_order_relaxed))
+    atomic_store(&pool->used, true);
+}
+
+bool pw__registry_used(void) { return atomic_load(&used); }
+
+void pw__registry_set_sink(pw__event_sink s) { atomic_store(&sink, s); }
+
+static void emit(const char *what, pw__pool *pool, const void *id, const pw__stack *stack,
+                 double seconds, const char *detail) {
+  pw__event_sink s = atomic_load_explicit(&sink, memory_order_acquire);
+  if (!s) return;
+  pw__event e = {what, pool, id, stack, seconds, detail};
+  s(&e);
+}
+
+/* ---- findings ---------------------------------------------------- */
+
+static pw__holder *collect_holders(pw__pool *pool, size_t *count);
+
+static void finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *stack,
+                        const pw__stack *other, const char *detail, bool want_holders) {
+  mark_used(pool);
+  if (!pw__findings_bump(kind, pool, stack)) {
+    /* Holders are gathered outside the findings lock: that walks every
+     * checkout shard, and only the first failure from a call site pays. */
+    pw__finding_record f = {
+      .kind = kind, .pool = pool, .stack = stack, .other = other, .count = 1,
+      .first_wall_ns = pw__wall_ns(),
+    };
+    if (detail) snprintf(f.detail, sizeof(f.detail), "%s", detail);
+    if (want_holders) f.holders = collect_holders(pool, &f.holder_count);
+    pw__findings_insert(&f);
+  }
+  emit(pw__finding_kind_name(kind), pool, NULL, stack, -1, detail);
+}
+
+void pw__finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *stack,
+                     const pw__stack *other, const char *detail) {
+  finding_add(kind, pool, stack, other, detail, false);
+}
+
+static void remember(recent *ring, unsigned *next, const void *key, const pw__stack *stack,
+                     pw__pool *pool) {
+  ring[*next % RECENT_COUNT] = (recent){key, stack, pool};
+  (*next)++;
+}
+
+static const recent *recall(const recent *ring, const void *key) {
+  for (int i = 0; i < RECENT_COUNT; i++)
+    if (ring[i].key == key) return &ring[i];
+  return NULL;
+}
+
+/* ---- connections --------------------------------------------------- */
+
+void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
+                     char *conninfo, pw__connect_state state, bool blocking,
+                     uint64_t start_ns, uint64_t end_ns) {
+  mark_used(pool);
+  atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
+  if (state == PW__CONNECTED) {
+    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    pw__histogram_record(&pool->connect, end_ns - start_ns);
+  } else if (state == PW__FAILED) {
+    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+  }
+  if (blocking) pw__histogram_record(&pool->wait, end_ns - start_ns);
+  if (!conn) { /* libpq could not even allocate a PGconn: nothing to track */
+    free(conninfo);
+    return;
+  }
+
+  conn_entry *e = calloc(1, sizeof(*e));
+  if (e) {
+    e->r = (pw__conn_record){
+      .conn = conn, .pool = pool, .stack = stack, .opened_ns = start_ns,
+      .connect_start_ns = start_ns,
+      .blocking_ns = blocking ? end_ns - start_ns : 0,
+      .connect_ns = state == PW__CONNECTED ? end_ns - start_ns : 0,
+      .thread = thread_id(), .state = state, .conninfo = conninfo,
+    };
+    shard *sh = shard_of(conn);
+    conn_entry *stale = NULL;
+    pw__spin_lock(&sh->lock);
+    /* An address still registered belongs to a PGconn freed behind our
+     * back (inherited across fork, or finished by an untracked path). */
+    HASH_FIND(hh, sh->conns, &conn, sizeof(conn), stale);
+    if (stale) HASH_DEL(sh->conns, stale);
+    HASH_ADD(hh, sh->conns, r.conn, sizeof(e->r.conn), e);
+    pw__spin_unlock(&sh->lock);
+    if (stale) {
+      free(stale->r.conninfo);
+      free(stale);
+    }
+  } else {
+    free(conninfo);
+  }
+  emit(state == PW__FAILED ? "connect_failed" : "connect", pool, conn, stack,
+       pw__seconds(end_ns - start_ns), NULL);
+}
+
+void pw__conn_connect_done(const void *conn, bool ok, uint64_t end_ns) {
+  shard *sh = shard_of(conn);
+  conn_entry *e;
+  pw__pool *pool = NULL;
+  uint64_t start = 0;
+  pw__spin_lock(&sh->lock);
+  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
+  if (e && e->r.state == PW__CONNECTING && !e->r.inherited) {
+    e->r.state = ok ? PW__CONNECTED : PW__FAILED;
+    e->r.connect_ns = ok ? end_ns - e->r.connect_start_ns : 0;
+    pool = e->r.pool;
+    start = e->r.connect_start_ns;
+  }
+  pw__spin_unlock(&sh->lock);
+  if (!pool) return;
+  if (ok) {
+    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    pw__histogram_record(&pool->connect, end_ns - start);
+  } else {
+    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+  }
+  emit(ok ? "connected" : "connect_failed", pool, conn, NULL, pw__seconds(end_ns - start), NULL);
+}
+
+void pw__conn_reset(const void *conn, pw__connect_state state, uint64_t start_ns,
+                    uint64_t end_ns) {
+  shard *sh = shard_of(conn);
+  conn_entry *e;
+  pw__pool *pool = NULL;
+  pw__connect_state before = PW__FAILED;
+  pw__spin_lock(&sh->lock);
+  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
+  if (e && !e->r.inherited) {
+    pool = e->r.pool;
+    before = e->r.state;
+    e->r.state = state;
+    e->r.connect_start_ns = start_ns;
+    e->r.connect_ns = state == PW__CONNECTED ? end_ns - start_ns : 0;
+  }
+  pw__spin_unlock(&sh->lock);
+  if (!pool) return;
+  atomic_fetch_add_explicit(&pool->reconnects, 1, memory_order_relaxed);
+  /* The old server connection is gone either way; a new one counts again
+   * once it is up. */
+  if (before == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
+  if (state == PW__CONNECTED) {
+    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    pw__histogram_record(&pool->connect, end_ns - start_ns);
+  } else if (state == PW__FAILED) {
+    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+  }
+  emit("reconnect", pool, conn, NULL, pw__seconds(end_ns - start_ns), NULL);
+}
+
+bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
+  shard *sh = shard_of(conn);
+  conn_entry *e;
+  const pw__stack *first_finish = NULL;
+  pw__pool *finished_pool = NULL;
+  bool known_finished = false;
+  pw__spin_lock(&sh->lock);
+  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
+  if (e) {
+    HASH_DEL(sh->conns, e);
+    remember(sh->finished, &sh->finished_next, conn, stack, e->r.pool);
+  } else {
+    const recent *r = recall(sh->finished, conn);
+    if (r) {
+      known_finished = true;
+      first_finish = r->stack;
+      finished_pool = r->pool;
+    }
+  }
+  pw__spin_unlock(&sh->lock);
+
+  if (known_finished) {
+    finding_add(PW__FINDING_DOUBLE_FINISH, finished_pool, stack, first_finish,
+                "PQfinish of a connection that was already finished", false);
+    return false;
+  }
+  if (!e) return true; /* never seen: not ours to judge */
+  if (!e->r.inherited) {
+    pw__pool *pool = e->r.pool;
+    mark_used(pool);
+    if (e->r.state == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
+    double held = pw__seconds(pw__now_ns() - e->r.opened_ns);
+    emit("close", pool, conn, stack, held, NULL);
+    if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
+  }
+  free(e->r.conninfo);
+  free(e);
+  return true;
+}
+
+bool pw__conn_adopt(const void *conn, pw__pool *pool) {
+  shard *sh = shard_of(conn);
+  conn_entry *e;
+  pw__pool *from = NULL;
+  bool connected = false, failed = false;
+  uint64_t waited = 0, connect_ns = 0;
+  pw__spin_lock(&sh->lock);
+  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
+  if (e && !e->r.inherited && e->r.pool != pool) {
+    from = e->r.pool;
+    connected = e->r.state == PW__CONNECTED;
+    failed = e->r.state == PW__FAILED;
+    waited = e->r.blocking_ns;
+    connect_ns = e->r.connect_ns;
+    e->r.pool = pool;
+  }
+  pw__spin_unlock(&sh->lock);
+  if (!e) return false;
+  if (from) {
+    mark_used(pool);
+    /* The connect moves with the connection. Its time was the libpq
+     * pool's wait; in a pool it is part of the checkout's wait instead. */
+    if (connected) {
+      atomic_fetch_sub_explicit(&from->size, 1, memory_order_relaxed);
+      pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+      pw__histogram_unrecord(&from->connect, connect_ns);
+      pw__histogram_record(&pool->connect, connect_ns);
+    }
+    if (failed) {
+      atomic_fetch_sub_explicit(&from->failed_connects, 1, memory_order_relaxed);
+      atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+    }
+    if (waited) pw__histogram_unrecord(&from->wait, waited);
+    atomic_fetch_sub_explicit(&from->connects, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
+  }
+  return true;
+}
+
+/* ---- checkouts ----------------------------------------------------- */
+
+void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stack,
+                       uint64_t start_ns, uint64_t end_ns) {
+  mark_used(pool);
+  atomic_fetch_add_explicit(&pool->checkouts, 1, memory_order_relaxed);
+  pw__histogram_record(&pool->wait, end_ns - start_ns);
+  pw__checkout_record record = {
+    .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns, .thread = thread_id(),
+  };
+  pw__checkout_record stale;
+  bool replaced;
+  shard *sh = shard_of(handle);
+  pw__spin_lock(&sh->lock);
+  bool stored = pw__checkout_table_put(&sh->checkouts, &record, &stale, &replaced);
+  pw__spin_unlock(&sh->lock);
+  if (!stored) return; /* out of memory: this checkout goes untracked */
+  /* The pool handed out a handle it never got back (through a path no
+   * hook saw): that checkout is over. */
+  if (replaced && !stale.inherited)
+    atomic_fetch_sub_explicit(&stale.pool->checked_out, 1, memory_order_relaxed);
+  pw__pool_gauge_add(&pool->checked_out, &pool->peak_checked_out, 1);
+  emit("checkout", pool, handle, stack, pw__seconds(end_ns - start_ns), NULL);
+}
+
+void pw__checkout_failed(pw__pool *pool, const pw__stack *stack, uint64_t start_ns,
+                         uint64_t end_ns) {
+  mark_used(pool);
+  atomic_fetch_add_explicit(&pool->failed_checkouts, 1, memory_order_relaxed);
+  pw__histogram_record(&pool->wait, end_ns - start_ns);
+  finding_add(PW__FINDING_POOL_EXHAUSTED, pool, stack, NULL,
+              "checkout failed: the pool is at its maximum", true);
+}
+
+/* Takes HANDLE's checkout out of the registry and copies it to OUT.
+ * Returns false when HANDLE is not checked out; then *PREVIOUS (if asked)
+ * is the stack of the checkout it was last returned from. CONN, if asked,
+ * gets the PGconn bound to HANDLE. */
+static bool checkout_take(const void *handle, pw__checkout_record *out,
+                          const pw__stack **previous, const void **conn) {
+  shard *sh = shard_of(handle);
+  handle_entry *bound = NULL;
+  pw__spin_lock(&sh->lock);
+  bool found = pw__checkout_table_take(&sh->checkouts, handle, out);
+  if (conn) {
+    HASH_FIND(hh, sh->handles, &handle, sizeof(handle), bound);
+    *conn = bound ? bound->conn : NULL;
+  }
+  if (found) {
+    remember(sh->returned, &sh->returned_next, handle, out->stack, out->pool);
+  } else if (previous) {
+    const recent *r = recall(sh->returned, handle);
+    *previous = r ? r->stack : NULL;
+  }
+  pw__spin_unlock(&sh->lock);
+  return found;
+}
+
+static void checkout_ended(const pw__checkout_record *c, uint64_t now) {
+  pw__pool *pool = c->pool;
+  atomic_fetch_sub_explicit(&pool->checked_out, 1, memory_order_relaxed);
+  uint64_t held = now - c->at_ns;
+  pw__histogram_record(&pool->hold, held);
+  if (c->stack) {
+    pw__stack *s = (pw__stack *)c->stack;
+    atomic_fetch_add_explicit(&s->hold_ns, held, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->holds, 1, memory_order_relaxed);
+  }
+  if (c->reported_held)
+    emit("held_too_long_returned", pool, c->handle, c->stack, pw__seconds(held), NULL);
+}
+
+bool pw__checkin_take(const void *handle, pw__checkout_record *taken, const void **conn) {
+  return checkout_take(handle, taken, NULL, conn);
+}
+
+void pw__checkin_account(pw__pool *pool, const void *handle, const pw__checkout_record *taken,
+                         const pw__stack *stack, bool in_transaction) {
+  if (!taken) {
+    const pw__stack *previous = NULL;
+    pw__checkout_record none;
+    checkout_take(handle, &none, &previous, NULL); /* only to recall the last checkout */
+    if (!pool) pool = pw__pool_libpq();
+    mark_used(pool);
+    finding_add(PW__FINDING_DOUBLE_CHECKIN, pool, stack, previous,
+                "checkin of a connection that is not checked out", false);
+    return;
+  }
+  if (!pool) pool = taken->pool;
+  mark_used(pool);
+  uint64_t now = pw__now_ns();
+  if (!taken->inherited) {
+    atomic_fetch_add_explicit(&pool->checkins, 1, memory_order_relaxed);
+    checkout_ended(taken, now);
+    emit("checkin", pool, handle, stack, pw__seconds(now - taken->at_ns), NULL);
+  }
+  if (in_transaction)
+    finding_add(PW__FINDING_CHECKIN_IN_TRANSACTION, pool, stack, taken->stack,
+                "returned with a transaction open; the pool rolls it back", false);
+}
+
+bool pw__checkin(pw__pool *pool, const void *handle, const pw__stack *stack,
+                 bool in_transaction) {
+  pw__checkout_record taken;
+  bool found = pw__checkin_take(handle, &taken, NULL);
+  pw__checkin_account(pool, handle, found ? &taken : NULL, stack, in_transaction);
+  return found;
+}
+
+bool pw__is_checked_out(const void *handle) {
+  shard *sh = shard_of(handle);
+  pw__spin_lock(&sh->lock);
+  bool found = pw__checkout_table_find(&sh->checkouts, handle) != NULL;
+  pw__spin_unlock(&sh->lock);
+  return found;
+}
+
+void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t end_ns) {
+  mark_used(pool);
+  atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
+  if (ok) {
+    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    pw__histogram_record(&pool->connect, end_ns - start_ns);
+  } else {
+    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+  }
+  emit(ok ? "connect" : "connect_failed", pool, NULL, NULL, pw__seconds(end_ns - start_ns), NULL);
+}
+
+void pw__checkout_closed(pw__pool *pool, const void *handle, const pw__stack *stack) {
+  pw__checkout_record c;
+  if (!checkout_take(handle, &c, NULL, NULL)) return;
+  if (!c.inherited) checkout_ended(&c, pw__now_ns());
+  finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, c.stack,
+              "connection closed while checked out", false);
+}
+
+void pw__pool_conn_closed(pw__pool *pool, const void *handle, const pw__stack *stack) {
+  mark_used(pool);
+  atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
+  if (handle) pw__checkout_closed(pool, handle, stack);
+  emit("close", pool, handle, stack, -1, NULL);
+}
+
+void pw__handle_bind(const void *handle, const void *conn, pw__pool *pool) {
+  handle_entry *e = malloc(sizeof(*e)), *old = NULL;
+  if (!e) return;
+  *e = (handle_entry){.handle = handle, .conn = conn, .pool = pool};
+  shard *sh = shard_of(handle);
+  pw__spin_lock(&sh->lock);
+  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), old);
+  if (old) HASH_DEL(sh->handles, old);
+  HASH_ADD(hh, sh->handles, handle, sizeof(e->handle), e);
+  pw__spin_unlock(&sh->lock);
+  free(old);
+}
+
+void pw__handle_unbind(const void *handle) {
+  shard *sh = shard_of(handle);
+  handle_entry *e;
+  pw__spin_lock(&sh->lock);
+  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
+  if (e) HASH_DEL(sh->handles, e);
+  pw__spin_unlock(&sh->lock);
+  free(e);
+}
+
+bool pw__handle_lookup(const void *handle, const void **conn, pw__pool **pool,
+                       bool *checked_out) {
+  shard *sh = shard_of(handle);
+  handle_entry *e;
+  pw__checkout_record *c;
+  pw__spin_lock(&sh->lock);
+  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
+  c = pw__checkout_table_find(&sh->checkouts, handle);
+  if (e) {
+    *conn = e->conn;
+    *pool = e->pool;
+  }
+  *checked_out = c != NULL;
+  pw__spin_unlock(&sh->lock);
+  return e != NULL;
+}
+
+void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
+  mark_used(pool);
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    shard *sh = &shards[i];
+    pw__checkout_record *gone = NULL;
+    size_t gone_count = 0;
+    pw__spin_lock(&sh->lock);
+    for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c;
+         c = pw__checkout_table_next(&sh->checkouts, c)) {
+      if (c->pool != pool) continue;
+      pw__checkout_record *grown = realloc(gone, (gone_count + 1) * sizeof(*gone));
+      if (!grown) break; /* out of memory: the rest stay checked out */
+      gone = grown;
+      gone[gone_count++] = *c;
+      pw__checkout_table_remove_at(&sh->checkouts, c);
+    }
+    pw__spin_unlock(&sh->lock);
+    for (size_t k = 0; k < gone_count; k++) {
+      if (!gone[k].inherited) checkout_ended(&gone[k], pw__now_ns());
+      finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, gone[k].stack,
+                  "pool stopped while the connection was checked out", false);
+    }
+    free(gone);
+  }
+  atomic_store(&pool->stopped, true);
+  emit("pool_stop", pool, pool->key, stack, -1, NULL);
+}
+
+static pw__holder *collect_holders(pw__pool *pool, size_t *count) {
+  size_t cap = 16, n = 0;
+  pw__holder *holders = malloc(cap * sizeof(*holders));
+  if (!holders) return NULL;
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    pw__checkout_table *t = &shards[i].checkouts;
+    pw__spin_lock(&shards[i].lock);
+    for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c)) {
+      if (c->pool != pool || c->inherited) continue;
+      size_t j = 0;
+      while (j < n && holders[j].stack != c->stack) j++;
+      if (j == n) {
+        if (n == cap) {
+          pw__holder *grown = realloc(holders, cap * 2 * sizeof(*grown));
+          if (!grown) continue;
+          holders = grown;
+          cap *= 2;
+        }
+        holders[n++] = (pw__holder){c->stack, 0};
+      }
+      holders[j].count++;
+    }
+    pw__spin_unlock(&shards[i].lock);
+  }
+  *count = n;
+  return holders;
+}
+
+/* ---- snapshots ------------------------------------------------------ */
+
+#define GROW(array, count, cap)                                            \
+  ((count) < (cap) ? true : grow((void **)&(array), &(cap), sizeof(*(array))))
+
+static bool grow(void **array, size_t *cap, size_t size) {
+  size_t n = *cap ? *cap * 2 : 64;
+  void *p = realloc(*array, n * size);
+  if (!p) return false;
+  *array = p;
+  *cap = n;
+  return true;
+}
+
+bool pw__snapshot_take(pw__snapshot *s) {
+  memset(s, 0, sizeof(*s));
+  s->taken_ns = pw__now_ns();
+  s->taken_wall_ns = pw__wall_ns();
+  size_t conn_cap = 0, checkout_cap = 0;
+  bool ok = true;
+  for (int i = 0; i < SHARD_COUNT && ok; i++) {
+    shard *sh = &shards[i];
+    pw__spin_lock(&sh->lock);
+    for (conn_entry *e = sh->conns; e && ok; e = e->hh.next) {
+      if (e->r.inherited) continue;
+      if (!(ok = GROW(s->conns, s->conn_count, conn_cap))) break;
+      pw__conn_record *r = &s->conns[s->conn_count++];
+      *r = e->r;
+      r->conninfo = e->r.conninfo ? strdup(e->r.conninfo) : NULL;
+    }
+    for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c && ok;
+         c = pw__checkout_table_next(&sh->checkouts, c)) {
+      if (c->inherited) continue;
+      if (!(ok = GROW(s->checkouts, s->checkout_count, checkout_cap))) break;
+      s->checkouts[s->checkout_count++] = *c;
+    }
+    pw__spin_unlock(&sh->lock);
+  }
+  if (ok) ok = pw__findings_copy(s);
+  if (!ok) pw__snapshot_free(s);
+  return ok;
+}
+
+void pw__snapshot_free(pw__snapshot *s) {
+  for (size_t i = 0; i < s->conn_count; i++) free(s->conns[i].conninfo);
+  for (size_t i = 0; i < s->finding_count; i++) free(s->findings[i].holders);
+  free(s->conns);
+  free(s->checkouts);
+  free(s->findings);
+  memset(s, 0, sizeof(*s));
+}
+
+void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg) {
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    pw__spin_lock(&shards[i].lock);
+    pw__checkout_table *t = &shards[i].checkouts;
+    for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
+      if (!c->inherited) fn(c, arg);
+    pw__spin_unlock(&shards[i].lock);
+  }
+}
+
+void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg) {
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    pw__spin_lock(&shards[i].lock);
+    for (conn_entry *e = shards[i].conns; e; e = e->hh.next)
+      if (!e->r.inherited) fn(&e->r, arg);
+    pw__spin_unlock(&shards[i].lock);
+  }
+}
+
+/* ---- fork ----------------------------------------------------------- */
+
+void pw__registry_atfork_prepare(void) {
+  pw__findings_atfork_prepare();
+  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_lock(&shards[i].lock);
+}
+
+void pw__registry_atfork_parent(void) {
+  for (int i = SHARD_COUNT - 1; i >= 0; i--) pw__spin_unlock(&shards[i].lock);
+  pw__findings_atfork_parent();
+}
+
+void pw__registry_atfork_child(void) {
+  /* The child inherits the parent's connections and checkouts: they stay
+   * known (so finishing one is not a double finish) but are the parent's
+   * to report. Findings so far are the parent's too. */
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    pw__spin_reset(&shards[i].lock);
+    for (conn_entry *e = shards[i].conns; e; e = e->hh.next) e->r.inherited = true;
+    pw__checkout_table *t = &shards[i].checkouts;
+    for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
+      c->inherited = true;
+  }
+  pw__findings_atfork_child();
+  cached_thread_id = 0;
+  atomic_store(&used, false);
+}

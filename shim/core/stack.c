@@ -1,0 +1,165 @@
+#include "core/stack.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "common/options.h"
+#include "common/spinlock.h"
+#include "core/stack_cache.h"
+
+/* Interned stacks live in a hash table split into shards, each with its
+ * own lock, so threads checking out from different call sites do not
+ * serialize on one lock. Buckets are chained through pw__stack.next. The
+ * table is zero-initialized and needs no constructor: a process that never
+ * captures a stack never touches its pages. */
+#define SHARD_COUNT 64
+#define BUCKETS_PER_SHARD 256
+
+typedef struct shard {
+  pw__spinlock lock;
+  pw__stack *buckets[BUCKETS_PER_SHARD];
+} shard;
+
+static shard shards[SHARD_COUNT];
+static _Atomic uint32_t next_id = 1;
+static uintptr_t own_begin, own_end;
+
+/* Each thread remembers the stacks it interned last, so a hot call site
+ * costs a hash and a compare, no lock. Direct-mapped by hash. */
+#define CACHE_SLOTS 64
+static __thread const pw__stack *thread_cache[CACHE_SLOTS]
+    __attribute__((tls_model("initial-exec")));
+
+void pw__stack_set_own_range(uintptr_t begin, uintptr_t end) {
+  own_begin = begin;
+  own_end = end;
+}
+
+static uint64_t hash_frames(const uintptr_t *frames, int depth) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)depth;
+  for (int i = 0; i < depth; i++) {
+    h ^= (uint64_t)frames[i];
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  return h;
+}
+
+static bool same(const pw__stack *s, uint64_t hash, const uintptr_t *frames, int depth) {
+  return s->hash == hash && s->depth == depth &&
+         memcmp(s->frames, frames, (size_t)depth * sizeof(uintptr_t)) == 0;
+}
+
+const pw__stack *pw__stack_intern(const uintptr_t *frames, int depth) {
+  uint64_t hash = hash_frames(frames, depth);
+  const pw__stack **cached = &thread_cache[hash % CACHE_SLOTS];
+  if (*cached && same(*cached, hash, frames, depth)) return *cached;
+
+  shard *sh = &shards[(hash >> 8) % SHARD_COUNT];
+  pw__stack **bucket = &sh->buckets[(hash >> 20) % BUCKETS_PER_SHARD];
+  pw__spin_lock(&sh->lock);
+  pw__stack *s = *bucket;
+  while (s && !same(s, hash, frames, depth)) s = s->next;
+  if (!s) {
+    size_t size = sizeof(*s) + (size_t)depth * sizeof(uintptr_t);
+    s = aligned_alloc(_Alignof(pw__stack), (size + 63) & ~(size_t)63);
+    if (s) {
+      memset(s, 0, size);
+      s->hash = hash;
+      s->depth = (uint16_t)depth;
+      s->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+      memcpy(s->frames, frames, (size_t)depth * sizeof(uintptr_t));
+      s->next = *bucket;
+      *bucket = s;
+    }
+  }
+  pw__spin_unlock(&sh->lock);
+  if (s) *cached = s;
+  return s;
+}
+
+/* Room for poolwatch's own frames (a hook and the capture, two to four),
+ * which are dropped from the top. Each frame asked for is unwound, so
+ * asking for many more than needed costs on every deep call site. */
+#define OWN_FRAMES_MAX 4
+
+static bool own(uintptr_t address) { return address >= own_begin && address < own_end; }
+
+static int clamp_depth(int depth) {
+  return depth < 1 ? 1 : depth > PW__MAX_STACK_DEPTH ? PW__MAX_STACK_DEPTH : depth;
+}
+
+#if PW__STACK_CACHE
+/* Unwinds frame by frame, noting where each return address is stored (just
+ * below the stack pointer of the frame it returns to), for the cache. */
+static __attribute__((noinline)) const pw__stack *unwind_and_cache(int depth, uintptr_t frame,
+                                                                   uintptr_t return_to) {
+  uintptr_t ips[PW__MAX_STACK_DEPTH], slots[PW__MAX_STACK_DEPTH];
+  int kept = 0;
+  bool cacheable = true;
+  unw_context_t context;
+  unw_cursor_t cursor;
+  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return NULL;
+  while (kept < depth && unw_step(&cursor) > 0) {
+    unw_word_t ip, sp;
+    unw_get_reg(&cursor, UNW_REG_IP, &ip);
+    unw_get_reg(&cursor, UNW_REG_SP, &sp);
+    if (unw_is_signal_frame(&cursor) > 0) cacheable = false;
+    if (kept == 0 && own(ip)) continue;
+    ips[kept] = ip;
+    slots[kept] = sp - sizeof(uintptr_t);
+    if (*(const uintptr_t *)slots[kept] != ip) cacheable = false; /* not a plain call */
+    kept++;
+  }
+  const pw__stack *stack = pw__stack_intern(ips, kept);
+  if (cacheable) pw__stack_cache_store(frame, return_to, stack, slots);
+  return stack;
+}
+#endif
+
+__attribute__((noinline)) const pw__stack *pw__stack_capture(int depth) {
+  depth = clamp_depth(depth);
+#if PW__STACK_CACHE
+  uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t return_to = (uintptr_t)__builtin_return_address(0);
+  const pw__stack *cached = pw__stack_cache_find(frame, return_to);
+  return cached ? cached : unwind_and_cache(depth, frame, return_to);
+#else
+  void *raw[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
+  int n = unw_backtrace(raw, depth + OWN_FRAMES_MAX);
+  int first = 0;
+  while (first < n && own((uintptr_t)raw[first])) first++;
+  int kept = n - first < depth ? n - first : depth;
+  return pw__stack_intern((const uintptr_t *)(raw + first), kept < 0 ? 0 : kept);
+#endif
+}
+
+uint32_t pw__stack_count(void) {
+  return atomic_load_explicit(&next_id, memory_order_relaxed) - 1;
+}
+
+void pw__stack_foreach(void (*fn)(const pw__stack *, void *), void *arg) {
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    pw__spin_lock(&shards[i].lock);
+    for (int b = 0; b < BUCKETS_PER_SHARD; b++)
+      for (pw__stack *s = shards[i].buckets[b]; s; s = s->next) fn(s, arg);
+    pw__spin_unlock(&shards[i].lock);
+  }
+}
+
+void pw__stack_atfork_prepare(void) {
+  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_lock(&shards[i].lock);
+}
+
+void pw__stack_atfork_parent(void) {
+  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_unlock(&shards[i].lock);
+}
+
+void pw__stack_atfork_child(void) {
+  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_reset(&shards[i].lock);
+}

@@ -1,0 +1,70 @@
+#include "export/event_log.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "hooks/lifecycle.h"
+#include "common/log.h"
+#include "report/report.h"
+
+static int log_fd = -1;
+
+static void on_event(const pw__event *e) {
+  /* A checkout reported as held too long says so once more when it comes
+   * back, with how long it was held (HikariCP's "previously reported
+   * leaked connection was returned"). */
+  bool returned = strcmp(e->what, "held_too_long_returned") == 0;
+  if (log_fd >= 0) pw__event_line(e);
+  if (returned && !pw__config.quiet && log_fd != STDERR_FILENO)
+    pw__say("%p from pool %s, reported as held too long, was returned after %.2f s", e->id,
+            e->pool ? e->pool->name : "?", e->seconds);
+}
+
+void pw__event_line(const pw__event *e) {
+  int saved = errno;
+  char when[40], line[512];
+  pw__format_time((double)pw__wall_ns() / 1e9, when, sizeof(when));
+  int n = snprintf(line, sizeof(line), "%s poolwatch[%d] thread=%d %s pool=%s", when,
+                   (int)getpid(), (int)gettid(), e->what, e->pool ? e->pool->name : "-");
+  if (n > 0 && e->id && (size_t)n < sizeof(line))
+    n += snprintf(line + n, sizeof(line) - (size_t)n, " id=%p", e->id);
+  if (n > 0 && e->seconds >= 0 && (size_t)n < sizeof(line))
+    n += snprintf(line + n, sizeof(line) - (size_t)n, " seconds=%.6f", e->seconds);
+  if (n > 0 && e->stack && e->stack->depth && (size_t)n < sizeof(line)) {
+    /* The caller's symbol from the dynamic linker is cheap enough per
+     * line; the full stack is in the exit report under the same id. */
+    Dl_info info;
+    const char *at = dladdr((void *)(e->stack->frames[0] - 1), &info) && info.dli_sname
+                         ? info.dli_sname : "?";
+    n += snprintf(line + n, sizeof(line) - (size_t)n, " stack=%u at=%s", e->stack->id, at);
+  }
+  if (n > 0 && e->detail && (size_t)n < sizeof(line))
+    n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", e->detail);
+  if (n > 0) {
+    size_t len = (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
+    line[len++] = '\n';
+    pw__write_all(log_fd, line, len);
+  }
+  errno = saved;
+}
+
+void pw__event_log_start(void) {
+  const char *path = pw__config.event_log;
+  if (path) {
+    if (strcmp(path, "stderr") == 0)
+      log_fd = STDERR_FILENO;
+    else
+      log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (log_fd < 0)
+      pw__warn_once("POOLWATCH_EVENT_LOG", "POOLWATCH_EVENT_LOG='%s' cannot be opened (%s); no event log",
+                    path, strerror(errno));
+  }
+  /* Without a log or a threshold nobody listens: the hot path then skips
+   * building events altogether. */
+  if (log_fd >= 0 || pw__config.leak_threshold > 0) pw__registry_set_sink(on_event);
+}

@@ -1,0 +1,208 @@
+#include "export/live.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "hooks/lifecycle.h"
+#include "core/registry.h"
+#include "report/report.h"
+#include "report/symbolize.h"
+#include "common/table.h"
+
+#define TOP_COUNT 10
+#define FRAMES_SHOWN 3
+
+/* One row of the live view: a live checkout (or libpq connection), or a
+ * call site's total. */
+typedef struct held {
+  pw__pool *pool;
+  const pw__stack *stack;
+  double seconds;     /* age, or connection-seconds for a call site */
+  uint64_t count;
+  int thread;
+} held;
+
+/* Where a stack's row is in held_set.sites: with thousands of call sites
+ * and many live checkouts a scan per checkout would be quadratic. */
+typedef struct site_index {
+  const pw__stack *stack;
+  size_t row;
+  UT_hash_handle hh;
+} site_index;
+
+typedef struct held_set {
+  uint64_t now;
+  held oldest[TOP_COUNT];
+  int oldest_count;
+  held *sites;        /* per stack: completed holds plus live ages */
+  size_t site_count, site_cap;
+  site_index *index;
+  pw__pool *only_pool; /* for pw__live_top_holders */
+} held_set;
+
+/* Keeps the TOP_COUNT rows with the largest SECONDS in ROWS. */
+static void keep_top(held *rows, int *count, held row) {
+  if (*count < TOP_COUNT) {
+    rows[(*count)++] = row;
+    return;
+  }
+  int smallest = 0;
+  for (int i = 1; i < *count; i++)
+    if (rows[i].seconds < rows[smallest].seconds) smallest = i;
+  if (row.seconds > rows[smallest].seconds) rows[smallest] = row;
+}
+
+static held *site_of(held_set *set, const pw__stack *stack, pw__pool *pool) {
+  site_index *found;
+  HASH_FIND_PTR(set->index, &stack, found);
+  if (found) return &set->sites[found->row];
+  site_index *entry = malloc(sizeof(*entry));
+  if (!entry) return NULL;
+  if (set->site_count == set->site_cap) {
+    size_t cap = set->site_cap ? set->site_cap * 2 : 32;
+    held *grown = realloc(set->sites, cap * sizeof(*grown));
+    if (!grown) {
+      free(entry);
+      return NULL;
+    }
+    set->sites = grown;
+    set->site_cap = cap;
+  }
+  *entry = (site_index){.stack = stack, .row = set->site_count};
+  HASH_ADD_PTR(set->index, stack, entry);
+  held *site = &set->sites[set->site_count++];
+  *site = (held){.pool = pool, .stack = stack};
+  return site;
+}
+
+/* Frees the set's rows and index. */
+static void held_set_free(held_set *set) {
+  site_index *e, *tmp;
+  HASH_ITER(hh, set->index, e, tmp) {
+    HASH_DEL(set->index, e);
+    free(e);
+  }
+  free(set->sites);
+}
+
+static void add_live(held_set *set, pw__pool *pool, const pw__stack *stack, uint64_t since,
+                     int thread) {
+  if (set->only_pool && pool != set->only_pool) return;
+  held row = {pool, stack, pw__seconds(set->now - since), 1, thread};
+  keep_top(set->oldest, &set->oldest_count, row);
+  held *site = site_of(set, stack, pool);
+  if (site) {
+    site->seconds += row.seconds;
+    site->count++;
+  }
+}
+
+static void live_checkout(pw__checkout_record *c, void *arg) {
+  add_live(arg, c->pool, c->stack, c->at_ns, c->thread);
+}
+
+static void live_connection(pw__conn_record *c, void *arg) {
+  if (c->pool->kind == PW__POOL_LIBPQ) add_live(arg, c->pool, c->stack, c->opened_ns, c->thread);
+}
+
+static void completed_holds(const pw__stack *s, void *arg) {
+  uint64_t holds = atomic_load_explicit(&((pw__stack *)s)->holds, memory_order_relaxed);
+  if (!holds) return;
+  held *site = site_of(arg, s, NULL);
+  if (!site) return;
+  site->seconds += pw__seconds(atomic_load_explicit(&((pw__stack *)s)->hold_ns, memory_order_relaxed));
+  site->count += holds;
+}
+
+static int by_seconds(const void *a, const void *b) {
+  double x = ((const held *)a)->seconds, y = ((const held *)b)->seconds;
+  return x > y ? -1 : x < y;
+}
+
+static void frames_json(pw__buf *out, pw__symbolizer *symbolizer, const pw__stack *stack) {
+  pw__frame frames[FRAMES_SHOWN];
+  size_t depth = stack ? (stack->depth < FRAMES_SHOWN ? stack->depth : FRAMES_SHOWN) : 0;
+  size_t n = pw__symbolize(symbolizer, stack ? stack->frames : NULL, depth, frames, FRAMES_SHOWN);
+  pw__buf_puts(out, "[");
+  for (size_t i = 0; i < n; i++) {
+    pw__buf_puts(out, i ? ", " : "");
+    pw__buf_json_string(out, frames[i].function ? frames[i].function : "??");
+  }
+  pw__buf_puts(out, "]");
+}
+
+static void rows_json(pw__buf *out, pw__symbolizer *symbolizer, const held *rows, size_t n,
+                      bool sites) {
+  for (size_t i = 0; i < n; i++) {
+    pw__buf_puts(out, i ? ",\n  {" : "\n  {");
+    if (rows[i].pool) {
+      pw__buf_puts(out, "\"pool\": ");
+      pw__buf_json_string(out, rows[i].pool->name);
+      pw__buf_puts(out, ", ");
+    }
+    if (sites)
+      pw__buf_printf(out, "\"holds\": %llu, \"hold_seconds\": ", (unsigned long long)rows[i].count);
+    else
+      pw__buf_printf(out, "\"thread\": %d, \"age_s\": ", rows[i].thread);
+    pw__buf_json_double(out, rows[i].seconds);
+    pw__buf_printf(out, ", \"stack_id\": %u, \"frames\": ", rows[i].stack ? rows[i].stack->id : 0);
+    frames_json(out, symbolizer, rows[i].stack);
+    pw__buf_puts(out, "}");
+  }
+}
+
+void pw__live_format(pw__buf *out) {
+  held_set set = {.now = pw__now_ns()};
+  pw__checkouts_foreach(live_checkout, &set);
+  pw__conns_foreach(live_connection, &set);
+  pw__stack_foreach(completed_holds, &set);
+  qsort(set.oldest, (size_t)set.oldest_count, sizeof(held), by_seconds);
+  qsort(set.sites, set.site_count, sizeof(held), by_seconds);
+
+  char when[40];
+  pw__format_time((double)pw__wall_ns() / 1e9, when, sizeof(when));
+  pw__buf_printf(out, "{\"tool\": \"poolwatch\", \"pid\": %d, \"updated_at\": ", (int)getpid());
+  pw__buf_json_string(out, when);
+  pw__buf_puts(out, ", \"interval\": ");
+  pw__buf_json_double(out, pw__config.interval);
+  pw__buf_puts(out, ", \"threshold\": ");
+  pw__buf_json_double(out, pw__config.leak_threshold);
+  pw__buf_puts(out, ",\n \"pools\": [");
+  int n = 0;
+  for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next)) {
+    if (!atomic_load(&p->used)) continue;
+    pw__pool_report pr;
+    pw__pool_report_fill(&pr, p);
+    pw__buf_puts(out, n++ ? ",\n  " : "\n  ");
+    pw__report_pool_json(out, &pr);
+  }
+  pw__symbolizer *symbolizer = pw__symbolizer_new();
+  pw__buf_puts(out, "],\n \"oldest\": [");
+  rows_json(out, symbolizer, set.oldest, (size_t)set.oldest_count, false);
+  pw__buf_puts(out, "],\n \"call_sites\": [");
+  rows_json(out, symbolizer, set.sites, set.site_count < TOP_COUNT ? set.site_count : TOP_COUNT,
+            true);
+  pw__buf_puts(out, "]}\n");
+  pw__symbolizer_free(symbolizer);
+  held_set_free(&set);
+}
+
+void pw__live_top_holders(pw__pool *pool, void (*say)(const char *, const pw__stack *)) {
+  held_set set = {.now = pw__now_ns(), .only_pool = pool};
+  pw__checkouts_foreach(live_checkout, &set);
+  if (pool->kind == PW__POOL_LIBPQ) pw__conns_foreach(live_connection, &set);
+  /* Rank call sites by how many connections they hold right now. */
+  for (size_t i = 0; i < set.site_count; i++) set.sites[i].seconds = (double)set.sites[i].count;
+  qsort(set.sites, set.site_count, sizeof(held), by_seconds);
+  for (size_t i = 0; i < set.site_count && i < 3; i++) {
+    char headline[128];
+    snprintf(headline, sizeof(headline), "%llu held, taken at:",
+             (unsigned long long)set.sites[i].count);
+    say(headline, set.sites[i].stack);
+  }
+  held_set_free(&set);
+}

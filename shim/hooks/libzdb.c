@@ -1,0 +1,251 @@
+/* libzdb's connection pool, interposed (Debian libzdb-dev, 3.1).
+ *
+ * ConnectionPool_getConnection is a checkout: libzdb 3.1 never blocks in
+ * it; it hands out an idle connection, opens a new one while holding the
+ * pool's lock, or returns NULL at once when the pool is at its maximum, so
+ * wait time is the time inside the call and NULL is an exhausted pool.
+ * Connection_close calls ConnectionPool_returnConnection through the PLT:
+ * one checkin, not two. libzdb rolls back an open transaction on return,
+ * so the transaction state is read before forwarding. */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <zdb/zdb.h>
+
+#include "common/clock.h"
+#include "hooks/guard.h"
+#include "hooks/lifecycle.h"
+#include "core/registry.h"
+#include "hooks/resolve.h"
+
+#define LIBZDB "libzdb.so"
+
+/* Not in libzdb's public headers, but exported and called through the
+ * PLT by the pool: creating a Connection_T is where its PGconn is opened. */
+Connection_T Connection_new(void *pool, char **error);
+void Connection_free(Connection_T *connection);
+
+PW__REAL(LIBZDB, ConnectionPool_start)
+PW__REAL(LIBZDB, ConnectionPool_stop)
+PW__REAL(LIBZDB, ConnectionPool_free)
+PW__REAL(LIBZDB, ConnectionPool_setInitialConnections)
+PW__REAL(LIBZDB, ConnectionPool_setMaxConnections)
+PW__REAL(LIBZDB, ConnectionPool_getInitialConnections)
+PW__REAL(LIBZDB, ConnectionPool_getMaxConnections)
+PW__REAL(LIBZDB, ConnectionPool_getConnection)
+PW__REAL(LIBZDB, ConnectionPool_returnConnection)
+PW__REAL(LIBZDB, Connection_close)
+PW__REAL(LIBZDB, Connection_new)
+PW__REAL(LIBZDB, Connection_free)
+PW__REAL("libpq.so", PQtransactionStatus)
+
+static _Atomic int pools_seen;
+
+static pw__pool *pool_of(ConnectionPool_T p) {
+  pw__pool *existing = pw__pool_find_existing(p);
+  if (existing) return existing;
+  char name[32];
+  int n = atomic_fetch_add(&pools_seen, 1) + 1;
+  if (n == 1)
+    snprintf(name, sizeof(name), "libzdb");
+  else
+    snprintf(name, sizeof(name), "libzdb-%d", n);
+  return pw__pool_find(p, PW__POOL_LIBZDB, name);
+}
+
+/* The configured size is libzdb's initial connections, the maximum its
+ * max connections; read back from the pool whenever they may change. */
+static void read_sizes(ConnectionPool_T p, pw__pool *pool) {
+  if (real_ConnectionPool_getInitialConnections())
+    atomic_store(&pool->configured_size, real_ConnectionPool_getInitialConnections()(p));
+  if (real_ConnectionPool_getMaxConnections())
+    atomic_store(&pool->max_size, real_ConnectionPool_getMaxConnections()(p));
+}
+
+/* libzdb's own code. Its internal calls to hooked functions (Connection_close
+ * calls ConnectionPool_returnConnection through the PLT) are told from the
+ * program's by where they come from: a depth counter would be left wrong
+ * by libzdb's exceptions, which longjmp out of a call. */
+typedef struct code_range {
+  _Atomic uintptr_t begin, end; /* found once; threads may race to store the same values */
+} code_range;
+
+static code_range libzdb_code, own_code;
+
+static bool in_range(code_range *range, const void *inside, const void *caller) {
+  if (!atomic_load_explicit(&range->end, memory_order_relaxed)) {
+    uintptr_t begin, end;
+    if (!pw__text_range(inside, &begin, &end)) return false;
+    atomic_store_explicit(&range->begin, begin, memory_order_relaxed);
+    atomic_store_explicit(&range->end, end, memory_order_relaxed);
+  }
+  uintptr_t at = (uintptr_t)caller;
+  return at >= atomic_load_explicit(&range->begin, memory_order_relaxed) &&
+         at < atomic_load_explicit(&range->end, memory_order_relaxed);
+}
+
+static bool from_libzdb(const void *caller) {
+  return in_range(&libzdb_code, (const void *)real_ConnectionPool_getConnection(), caller);
+}
+
+/* A call made inside libzdb's own call: from its code, or (when libzdb
+ * tail-calls, as Connection_close does ConnectionPool_returnConnection)
+ * seemingly from the poolwatch hook that called it. */
+static bool internal(const void *caller) {
+  return from_libzdb(caller) || in_range(&own_code, (const void *)&internal, caller);
+}
+
+/* Runs the pool's own call with connections opened from libzdb's code
+ * belonging to POOL. Returns the previous owner, to restore afterwards. */
+static pw__pool *inside(pw__pool *pool) {
+  pw__pool *previous = pw__thread.inside_pool;
+  from_libzdb(NULL); /* the code range is known from here on */
+  pw__thread.inside_pool = pool;
+  pw__thread.inside_begin = atomic_load_explicit(&libzdb_code.begin, memory_order_relaxed);
+  pw__thread.inside_end = atomic_load_explicit(&libzdb_code.end, memory_order_relaxed);
+  return previous;
+}
+
+PW__EXPORT void ConnectionPool_start(ConnectionPool_T p) {
+  if (!real_ConnectionPool_start()) return;
+  int saved = errno;
+  pw__init();
+  pw__pool *pool = pool_of(p);
+  read_sizes(p, pool);
+  pw__pool *previous = inside(pool);
+  errno = saved;
+  real_ConnectionPool_start()(p);
+  inside(previous);
+  atomic_store(&pool->started, true);
+  atomic_store(&pool->stopped, false);
+}
+
+PW__EXPORT void ConnectionPool_stop(ConnectionPool_T p) {
+  if (!real_ConnectionPool_stop()) return;
+  int saved = errno;
+  pw__init();
+  pw__pool *pool = pool_of(p);
+  /* Checkouts still out are closed under the program's feet. */
+  if (atomic_load(&pool->started) && !atomic_load(&pool->stopped))
+    pw__pool_stopped(pool, pw__capture());
+  pw__pool *previous = inside(pool);
+  errno = saved;
+  real_ConnectionPool_stop()(p);
+  inside(previous);
+}
+
+PW__EXPORT void ConnectionPool_free(ConnectionPool_T *p) {
+  if (!real_ConnectionPool_free()) return;
+  pw__pool *pool = p && *p ? pw__pool_find_existing(*p) : NULL;
+  real_ConnectionPool_free()(p);
+  /* The address may be reused by the next pool, which is a new pool. */
+  if (pool) pw__pool_retire(pool);
+}
+
+PW__EXPORT void ConnectionPool_setInitialConnections(ConnectionPool_T p, int connections) {
+  if (!real_ConnectionPool_setInitialConnections()) return;
+  real_ConnectionPool_setInitialConnections()(p, connections);
+  int saved = errno;
+  pw__init();
+  read_sizes(p, pool_of(p));
+  errno = saved;
+}
+
+PW__EXPORT void ConnectionPool_setMaxConnections(ConnectionPool_T p, int connections) {
+  if (!real_ConnectionPool_setMaxConnections()) return;
+  real_ConnectionPool_setMaxConnections()(p, connections);
+  int saved = errno;
+  pw__init();
+  read_sizes(p, pool_of(p));
+  errno = saved;
+}
+
+/* Connection_new opens the PGconn (through PQconnectdb, recorded by the
+ * libpq hooks as the pool's); remember which PGconn the Connection_T
+ * wraps, to read its transaction state at checkin. */
+PW__EXPORT Connection_T Connection_new(void *p, char **error) {
+  if (!real_Connection_new()) return NULL;
+  const void *outer_opened = pw__thread.opened;
+  pw__thread.opened = NULL;
+  Connection_T c = real_Connection_new()(p, error);
+  pw__pool *owner = pw__owning_pool(__builtin_return_address(0));
+  int saved = errno;
+  if (c && pw__thread.opened && owner) pw__handle_bind(c, pw__thread.opened, owner);
+  errno = saved;
+  pw__thread.opened = outer_opened;
+  return c;
+}
+
+PW__EXPORT void Connection_free(Connection_T *c) {
+  if (!real_Connection_free()) return;
+  int saved = errno;
+  if (c && *c) {
+    const void *conn;
+    pw__pool *pool = NULL;
+    bool checked_out = false;
+    if (pw__handle_lookup(*c, &conn, &pool, &checked_out)) {
+      if (checked_out) pw__checkout_closed(pool, *c, pw__capture());
+      pw__handle_unbind(*c);
+    }
+  }
+  errno = saved;
+  real_Connection_free()(c);
+}
+
+PW__EXPORT Connection_T ConnectionPool_getConnection(ConnectionPool_T p) {
+  if (!real_ConnectionPool_getConnection()) return NULL;
+  pw__init();
+  pw__pool *pool = pool_of(p);
+  pw__pool *previous = inside(pool);
+  uint64_t start = pw__now_ns();
+  Connection_T c = real_ConnectionPool_getConnection()(p);
+  uint64_t end = pw__now_ns();
+  inside(previous);
+  int saved = errno;
+  if (c)
+    pw__checkout_done(pool, c, pw__capture(), start, end);
+  else
+    pw__checkout_failed(pool, pw__capture(), start, end);
+  errno = saved;
+  return c;
+}
+
+/* Both checkin paths. The checkin is recorded before forwarding: once
+ * returned, the connection can be handed to another thread at once, and
+ * its checkout must not be mistaken for this one. POOL is NULL for
+ * Connection_close, which does not name its pool. */
+static void checkin(pw__pool *pool, Connection_T c) {
+  if (!c) return;
+  int saved = errno;
+  pw__checkout_record taken;
+  const void *conn = NULL;
+  bool found = pw__checkin_take(c, &taken, &conn);
+  bool in_transaction = false;
+  if (conn && real_PQtransactionStatus()) {
+    PGTransactionStatusType status = real_PQtransactionStatus()((PGconn *)conn);
+    in_transaction = status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
+  }
+  /* The stack is only needed for a finding: skip the capture otherwise. */
+  const pw__stack *stack = in_transaction || !found ? pw__capture() : NULL;
+  if (!found && !pool) { /* a double Connection_close: name the pool it came from */
+    bool checked_out;
+    pw__handle_lookup(c, &conn, &pool, &checked_out);
+  }
+  pw__checkin_account(pool, c, found ? &taken : NULL, stack, in_transaction);
+  errno = saved;
+}
+
+PW__EXPORT void ConnectionPool_returnConnection(ConnectionPool_T p, Connection_T c) {
+  if (!real_ConnectionPool_returnConnection()) return;
+  pw__init();
+  if (!internal(__builtin_return_address(0))) checkin(pool_of(p), c);
+  real_ConnectionPool_returnConnection()(p, c);
+}
+
+PW__EXPORT void Connection_close(Connection_T c) {
+  if (!real_Connection_close()) return;
+  pw__init();
+  if (!internal(__builtin_return_address(0))) checkin(NULL, c);
+  real_Connection_close()(c);
+}

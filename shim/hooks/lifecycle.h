@@ -1,0 +1,33 @@
+/* Start-up, fork and exit: when poolwatch reads its configuration, what a
+ * forked child keeps, and the report written when the process ends. */
+#ifndef POOLWATCH_LIFECYCLE_H
+#define POOLWATCH_LIFECYCLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "common/options.h"
+#include "core/stack.h"
+
+#define PW__EXPORT __attribute__((visibility("default")))
+
+/* Read once, on the first hooked call (not at load: a process that never
+ * uses libpq must not even see a warning about a bad option). */
+extern pw__options pw__config;
+
+/* Reads the configuration and starts what it asks for, on the first call
+ * (and again in a forked child); one load afterwards, since every hook
+ * calls it. */
+extern _Atomic bool pw__ready;
+void pw__init_slow(void);
+static inline void pw__init(void) {
+  if (!atomic_load_explicit(&pw__ready, memory_order_acquire)) pw__init_slow();
+}
+
+/* The caller's stack, POOLWATCH_STACK_DEPTH frames deep; NULL with depth
+ * 0, which turns stack capture off. */
+static inline const pw__stack *pw__capture(void) {
+  return pw__config.stack_depth ? pw__stack_capture((int)pw__config.stack_depth) : NULL;
+}
+
+#endif

@@ -1,0 +1,148 @@
+/* The report people read: leaks like LeakSanitizer's ("N connections
+ * leaked from ..., opened at:" and the stack), then findings, then one
+ * compact block of metrics per pool. */
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report.h"
+
+#define MAX_CONNINFO_SHOWN 3
+
+void pw__frames_text(pw__buf *out, const pw__frame *frames, size_t count, const char *indent) {
+  if (!count) {
+    pw__buf_printf(out, "%s(no stack)\n", indent);
+    return;
+  }
+  for (size_t i = 0; i < count; i++) {
+    const pw__frame *f = &frames[i];
+    pw__buf_printf(out, "%s#%zu %s", indent, i, f->function ? f->function : "??");
+    if (f->file) pw__buf_printf(out, " %s:%d", f->file, f->line);
+    pw__buf_printf(out, " (%s+0x%zx)\n", f->module ? f->module : "??", (size_t)f->offset);
+  }
+}
+
+static void frames_text(pw__buf *out, const pw__symbolized *where, const char *indent) {
+  pw__frames_text(out, where ? where->frames : NULL, where ? where->count : 0, indent);
+}
+
+static const char *plural(size_t n, const char *one, const char *many) {
+  return n == 1 ? one : many;
+}
+
+static void leak_text(const pw__report *r, const pw__leak_group *g, pw__buf *out) {
+  pw__buf_printf(out, "poolwatch: %zu %s leaked from pool %s (oldest %.2f s)%s, %s at:\n",
+                 g->count,
+                 g->checkout ? plural(g->count, "checkout", "checkouts")
+                             : plural(g->count, "connection", "connections"),
+                 g->pool->name, g->oldest_age, g->suppressed ? " [suppressed]" : "",
+                 g->checkout ? "checked out" : "opened");
+  frames_text(out, g->where, "    ");
+  if (g->checkout) return;
+  size_t shown = 0;
+  for (size_t i = 0; i < g->item_count && shown < MAX_CONNINFO_SHOWN; i++, shown++) {
+    const pw__conn_record *c = &r->snapshot.conns[g->first + i];
+    pw__buf_printf(out, "    conninfo: %s%s\n", c->conninfo && *c->conninfo ? c->conninfo : "(defaults)",
+                   c->state == PW__FAILED ? " (connect failed, never finished)"
+                   : c->state == PW__CONNECTING ? " (connect in progress)" : "");
+  }
+  if (g->item_count > shown) pw__buf_printf(out, "    ... and %zu more\n", g->item_count - shown);
+}
+
+static void finding_text(const pw__report *r, const pw__finding_record *f, pw__buf *out) {
+  pw__buf_printf(out, "poolwatch: %s in pool %s (%llu %s): %s\n", pw__finding_kind_name(f->kind),
+                 f->pool ? f->pool->name : "?", (unsigned long long)f->count,
+                 plural(f->count, "time", "times"), f->detail);
+  if (f->stack) frames_text(out, pw__report_stack(r, f->stack), "    ");
+  if (f->other) {
+    pw__buf_puts(out, f->kind == PW__FINDING_DOUBLE_FINISH ? "  first finished at:\n"
+                      : f->kind == PW__FINDING_DOUBLE_CHECKIN ? "  previously checked out at:\n"
+                                                              : "  checked out at:\n");
+    frames_text(out, pw__report_stack(r, f->other), "    ");
+  }
+  for (size_t h = 0; h < f->holder_count; h++) {
+    pw__buf_printf(out, "  %zu held, checked out at:\n", f->holders[h].count);
+    frames_text(out, pw__report_stack(r, f->holders[h].stack), "    ");
+  }
+}
+
+static void distribution_text(pw__buf *out, const char *name, const pw__distribution *d) {
+  if (!d->count) return;
+  pw__buf_printf(out, "    %-8s n=%llu mean %.6f s  p50 %.6f  p95 %.6f  p99 %.6f  max %.6f\n", name,
+                 (unsigned long long)d->count, d->mean, d->p50, d->p95, d->p99, d->max);
+}
+
+static void pool_text(const pw__pool_report *p, pw__buf *out) {
+  const pw__pool_metrics *m = &p->metrics;
+  const pw__pool *pool = p->pool;
+  pw__buf_printf(out,
+                 "poolwatch: pool %s (%s): size %ld (peak %ld), checkedout %ld (peak %ld), "
+                 "checkedin %ld, overflow %ld, wait_time %.6f s\n",
+                 pool->name, pw__pool_kind_name(pool->kind), m->size, m->peak_size,
+                 m->checked_out, m->peak_checked_out, m->checked_in, m->overflow, m->wait_time);
+  pw__buf_printf(out,
+                 "    connects %llu (%llu failed), closes %llu, reconnects %llu, checkouts %llu "
+                 "(%llu failed), checkins %llu\n",
+                 (unsigned long long)pool->connects, (unsigned long long)pool->failed_connects,
+                 (unsigned long long)pool->closes, (unsigned long long)pool->reconnects,
+                 (unsigned long long)pool->checkouts, (unsigned long long)pool->failed_checkouts,
+                 (unsigned long long)pool->checkins);
+  distribution_text(out, "wait", &p->wait);
+  distribution_text(out, "hold", &p->hold);
+  distribution_text(out, "connect", &p->connect);
+}
+
+/* Which code paths held connections longest, one line each. */
+static void call_sites_text(const pw__report *r, pw__buf *out) {
+  if (!r->call_site_count) return;
+  pw__buf_puts(out, "poolwatch: call sites by connection-seconds held (completed checkouts):\n");
+  for (size_t i = 0; i < r->call_site_count; i++) {
+    const pw__call_site *c = &r->call_sites[i];
+    pw__buf_printf(out, "    %10.3f s in %llu %s  ", c->hold_seconds, (unsigned long long)c->holds,
+                   plural(c->holds, "hold", "holds"));
+    /* The first few callers tell apart sites that share a wrapper. */
+    size_t shown = c->where ? (c->where->count < 3 ? c->where->count : 3) : 0;
+    for (size_t k = 0; k < shown; k++) {
+      const pw__frame *f = &c->where->frames[k];
+      pw__buf_printf(out, "%s%s", k ? " < " : "", f->function ? f->function : "??");
+      if (f->file) pw__buf_printf(out, " (%s:%d)", strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file, f->line);
+    }
+    pw__buf_puts(out, "\n");
+  }
+}
+
+void pw__report_summary_line(const pw__report *r, pw__buf *out) {
+  unsigned long long connects = 0, checkouts = 0;
+  for (size_t i = 0; i < r->pool_count; i++) {
+    connects += r->pools[i].pool->connects;
+    checkouts += r->pools[i].pool->checkouts;
+  }
+  if (r->leaked_connections + r->leaked_checkouts == 0)
+    pw__buf_printf(out, "poolwatch: no leaks (pid %d: %llu connects, %llu checkouts, %zu findings, %zu suppressed)\n",
+                   r->pid, connects, checkouts, r->findings, r->suppressed);
+  else
+    pw__buf_printf(out,
+                   "poolwatch: %zu leaked %s and %zu leaked %s in %zu %s (pid %d; %zu findings, %zu suppressed)\n",
+                   r->leaked_connections, plural(r->leaked_connections, "connection", "connections"),
+                   r->leaked_checkouts, plural(r->leaked_checkouts, "checkout", "checkouts"),
+                   r->leak_groups, plural(r->leak_groups, "group", "groups"), r->pid, r->findings,
+                   r->suppressed);
+}
+
+void pw__report_text(const pw__report *r, pw__buf *out) {
+  bool clean = r->leaked_connections + r->leaked_checkouts == 0;
+  if (clean && r->findings == 0 && r->suppressed == 0) {
+    pw__report_summary_line(r, out);
+    return;
+  }
+  for (size_t i = 0; i < r->group_count; i++) {
+    leak_text(r, &r->groups[i], out);
+    pw__buf_puts(out, "\n");
+  }
+  for (size_t i = 0; i < r->snapshot.finding_count; i++) {
+    finding_text(r, &r->snapshot.findings[i], out);
+    pw__buf_puts(out, "\n");
+  }
+  for (size_t i = 0; i < r->pool_count; i++) pool_text(&r->pools[i], out);
+  call_sites_text(r, out);
+  pw__report_summary_line(r, out);
+}

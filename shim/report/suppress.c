@@ -1,0 +1,111 @@
+#include "report/suppress.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+
+struct pw__suppressions {
+  size_t count;
+  char **patterns;
+};
+
+/* Does PATTERN match a prefix of TEXT? */
+static bool match_here(const char *p, const char *t) {
+  for (; *p; p++, t++) {
+    if (*p == '*') {
+      while (*p == '*') p++;
+      if (!*p) return true;
+      for (; *t; t++)
+        if (match_here(p, t)) return true;
+      return false;
+    }
+    if (*t != *p) return false;
+  }
+  return true;
+}
+
+bool pw__pattern_match(const char *pattern, const char *text) {
+  if (!pattern || !text) return false;
+  for (const char *t = text;; t++) {
+    if (match_here(pattern, t)) return true;
+    if (!*t) return false;
+  }
+}
+
+pw__suppressions *pw__suppressions_parse(const char *text, const char *origin) {
+  pw__suppressions *s = calloc(1, sizeof(*s));
+  if (!s) return NULL;
+  int lineno = 0;
+  for (const char *line = text; line && *line;) {
+    lineno++;
+    size_t len = strcspn(line, "\n");
+    char rule[1024];
+    size_t n = len < sizeof(rule) - 1 ? len : sizeof(rule) - 1;
+    memcpy(rule, line, n);
+    rule[n] = '\0';
+    line += len + (line[len] == '\n');
+    char *hash = strchr(rule, '#');
+    if (hash) *hash = '\0';
+    char *start = rule;
+    while (*start == ' ' || *start == '\t') start++;
+    char *end = start + strlen(start);
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r')) *--end = '\0';
+    if (!*start) continue;
+    if (strncmp(start, "leak:", 5) != 0 || !start[5]) {
+      pw__warn_once("suppressions-syntax", "%s:%d: '%s' is not a leak:PATTERN rule; ignored",
+                    origin, lineno, start);
+      continue;
+    }
+    char **grown = realloc(s->patterns, (s->count + 1) * sizeof(*grown));
+    char *copy = strdup(start + 5);
+    if (!grown || !copy) {
+      free(copy);
+      if (grown) s->patterns = grown;
+      break;
+    }
+    s->patterns = grown;
+    s->patterns[s->count++] = copy;
+  }
+  return s;
+}
+
+pw__suppressions *pw__suppressions_load(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    pw__warn_once("POOLWATCH_SUPPRESSIONS",
+                  "POOLWATCH_SUPPRESSIONS='%s' cannot be read; using no suppressions", path);
+    return NULL;
+  }
+  pw__buf text;
+  pw__buf_init(&text);
+  char chunk[4096];
+  ssize_t n;
+  while ((n = read(fd, chunk, sizeof(chunk))) > 0) pw__buf_append(&text, chunk, (size_t)n);
+  close(fd);
+  pw__suppressions *s = pw__suppressions_parse(text.data ? text.data : "", path);
+  pw__buf_free(&text);
+  return s;
+}
+
+bool pw__suppressions_match(const pw__suppressions *s, const pw__frame *frames, size_t n) {
+  if (!s) return false;
+  for (size_t r = 0; r < s->count; r++)
+    for (size_t i = 0; i < n; i++)
+      if (pw__pattern_match(s->patterns[r], frames[i].function) ||
+          pw__pattern_match(s->patterns[r], frames[i].file) ||
+          pw__pattern_match(s->patterns[r], frames[i].module))
+        return true;
+  return false;
+}
+
+void pw__suppressions_free(pw__suppressions *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->count; i++) free(s->patterns[i]);
+  free(s->patterns);
+  free(s);
+}
