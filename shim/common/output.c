@@ -37,8 +37,13 @@ static bool write_whole(int fd, const char *data, size_t len) {
 }
 
 bool pw__write_file(const char *dir, const char *name, const char *data, size_t len) {
+  return pw__write_file_as(dir, name, data, len, true) == 1;
+}
+
+int pw__write_file_as(const char *dir, const char *name, const char *data, size_t len,
+                      bool replace) {
   int saved = errno;
-  bool ok = false;
+  int result = -1;
   int dirfd = -1, fd = -1;
   char temp[256];
   snprintf(temp, sizeof(temp), ".%s.tmp", name);
@@ -60,16 +65,28 @@ bool pw__write_file(const char *dir, const char *name, const char *data, size_t 
     if (fd >= 0) unlinkat(dirfd, temp, 0);
     goto done;
   }
+  if (!replace) {
+    /* link() never replaces: the name is claimed whole, or found taken. */
+    int linked = linkat(dirfd, temp, dirfd, name, 0);
+    int link_errno = errno;
+    unlinkat(dirfd, temp, 0);
+    if (linked == 0) result = 1;
+    else if (link_errno == EEXIST) result = 0;
+    else
+      pw__warn_once("output-rename", "cannot link %s/%s into place (%s)", dir, name,
+                    strerror(link_errno));
+    goto done;
+  }
   if (renameat(dirfd, temp, dirfd, name) != 0) {
     pw__warn_once("output-rename", "cannot rename %s/%s into place (%s)", dir, name,
                   strerror(errno));
     unlinkat(dirfd, temp, 0);
     goto done;
   }
-  ok = true;
+  result = 1;
 done:
   if (fd >= 0) close(fd);
   if (dirfd >= 0) close(dirfd);
   errno = saved;
-  return ok;
+  return result;
 }

@@ -11,5 +11,10 @@ bool pw__output_dir_ready(const char *dir);
 /* Writes LEN bytes of DATA to DIR/NAME atomically. On failure, warns once
  * and returns false; the program is never affected. */
 bool pw__write_file(const char *dir, const char *name, const char *data, size_t len);
+/* The same, choosing whether an existing DIR/NAME is replaced. Returns 1
+ * when written, 0 when REPLACE is false and NAME is taken, -1 on failure
+ * (warned about once). */
+int pw__write_file_as(const char *dir, const char *name, const char *data, size_t len,
+                      bool replace);
 
 #endif

@@ -15,6 +15,9 @@
 
 typedef struct pw__thread_state {
   int libpq_depth;       /* inside a libpq connect/finish hook */
+  /* The libpq copy serving the outermost hooked call: libpq's calls to
+   * its own exported functions go back to it. */
+  const struct pw__libpq *libpq_copy;
   /* The pool whose own call is running, and its library's code: a
    * connection opened from that code belongs to the pool. The code range
    * also guards against a stale pool: libzdb reports errors by longjmp

@@ -19,26 +19,28 @@
 #include "core/registry.h"
 #include "hooks/resolve.h"
 
-#define LIBZDB "libzdb.so"
-
 /* Not in libzdb's public headers, but exported and called through the
  * PLT by the pool: creating a Connection_T is where its PGconn is opened. */
 Connection_T Connection_new(void *pool, char **error);
 void Connection_free(Connection_T *connection);
 
-PW__REAL(LIBZDB, ConnectionPool_start)
-PW__REAL(LIBZDB, ConnectionPool_stop)
-PW__REAL(LIBZDB, ConnectionPool_free)
-PW__REAL(LIBZDB, ConnectionPool_setInitialConnections)
-PW__REAL(LIBZDB, ConnectionPool_setMaxConnections)
-PW__REAL(LIBZDB, ConnectionPool_getInitialConnections)
-PW__REAL(LIBZDB, ConnectionPool_getMaxConnections)
-PW__REAL(LIBZDB, ConnectionPool_getConnection)
-PW__REAL(LIBZDB, ConnectionPool_returnConnection)
-PW__REAL(LIBZDB, Connection_close)
-PW__REAL(LIBZDB, Connection_new)
-PW__REAL(LIBZDB, Connection_free)
-PW__REAL("libpq.so", PQtransactionStatus)
+/* libzdb is found wherever it is loaded (NULL: no particular caller); the
+ * libpq it uses, in libzdb's own scope. */
+PW__REAL(ConnectionPool_start)
+PW__REAL(ConnectionPool_stop)
+PW__REAL(ConnectionPool_free)
+PW__REAL(ConnectionPool_setInitialConnections)
+PW__REAL(ConnectionPool_setMaxConnections)
+PW__REAL(ConnectionPool_getInitialConnections)
+PW__REAL(ConnectionPool_getMaxConnections)
+PW__REAL(ConnectionPool_getConnection)
+PW__REAL(ConnectionPool_returnConnection)
+PW__REAL(Connection_close)
+PW__REAL(Connection_new)
+PW__REAL(Connection_free)
+PW__REAL(PQtransactionStatus)
+
+static const void *libzdb_code_address(void) { return (const void *)real_Connection_close(NULL); }
 
 static _Atomic int pools_seen;
 
@@ -57,10 +59,10 @@ static pw__pool *pool_of(ConnectionPool_T p) {
 /* The configured size is libzdb's initial connections, the maximum its
  * max connections; read back from the pool whenever they may change. */
 static void read_sizes(ConnectionPool_T p, pw__pool *pool) {
-  if (real_ConnectionPool_getInitialConnections())
-    atomic_store(&pool->configured_size, real_ConnectionPool_getInitialConnections()(p));
-  if (real_ConnectionPool_getMaxConnections())
-    atomic_store(&pool->max_size, real_ConnectionPool_getMaxConnections()(p));
+  if (real_ConnectionPool_getInitialConnections(NULL))
+    atomic_store(&pool->configured_size, real_ConnectionPool_getInitialConnections(NULL)(p));
+  if (real_ConnectionPool_getMaxConnections(NULL))
+    atomic_store(&pool->max_size, real_ConnectionPool_getMaxConnections(NULL)(p));
 }
 
 /* libzdb's own code. Its internal calls to hooked functions (Connection_close
@@ -86,7 +88,7 @@ static bool in_range(code_range *range, const void *inside, const void *caller) 
 }
 
 static bool from_libzdb(const void *caller) {
-  return in_range(&libzdb_code, (const void *)real_ConnectionPool_getConnection(), caller);
+  return in_range(&libzdb_code, (const void *)real_ConnectionPool_getConnection(NULL), caller);
 }
 
 /* A call made inside libzdb's own call: from its code, or (when libzdb
@@ -108,21 +110,21 @@ static pw__pool *inside(pw__pool *pool) {
 }
 
 PW__EXPORT void ConnectionPool_start(ConnectionPool_T p) {
-  if (!real_ConnectionPool_start()) return;
+  if (!real_ConnectionPool_start(NULL)) return;
   int saved = errno;
   pw__init();
   pw__pool *pool = pool_of(p);
   read_sizes(p, pool);
   pw__pool *previous = inside(pool);
   errno = saved;
-  real_ConnectionPool_start()(p);
+  real_ConnectionPool_start(NULL)(p);
   inside(previous);
   atomic_store(&pool->started, true);
   atomic_store(&pool->stopped, false);
 }
 
 PW__EXPORT void ConnectionPool_stop(ConnectionPool_T p) {
-  if (!real_ConnectionPool_stop()) return;
+  if (!real_ConnectionPool_stop(NULL)) return;
   int saved = errno;
   pw__init();
   pw__pool *pool = pool_of(p);
@@ -131,21 +133,21 @@ PW__EXPORT void ConnectionPool_stop(ConnectionPool_T p) {
     pw__pool_stopped(pool, pw__capture());
   pw__pool *previous = inside(pool);
   errno = saved;
-  real_ConnectionPool_stop()(p);
+  real_ConnectionPool_stop(NULL)(p);
   inside(previous);
 }
 
 PW__EXPORT void ConnectionPool_free(ConnectionPool_T *p) {
-  if (!real_ConnectionPool_free()) return;
+  if (!real_ConnectionPool_free(NULL)) return;
   pw__pool *pool = p && *p ? pw__pool_find_existing(*p) : NULL;
-  real_ConnectionPool_free()(p);
+  real_ConnectionPool_free(NULL)(p);
   /* The address may be reused by the next pool, which is a new pool. */
   if (pool) pw__pool_retire(pool);
 }
 
 PW__EXPORT void ConnectionPool_setInitialConnections(ConnectionPool_T p, int connections) {
-  if (!real_ConnectionPool_setInitialConnections()) return;
-  real_ConnectionPool_setInitialConnections()(p, connections);
+  if (!real_ConnectionPool_setInitialConnections(NULL)) return;
+  real_ConnectionPool_setInitialConnections(NULL)(p, connections);
   int saved = errno;
   pw__init();
   read_sizes(p, pool_of(p));
@@ -153,8 +155,8 @@ PW__EXPORT void ConnectionPool_setInitialConnections(ConnectionPool_T p, int con
 }
 
 PW__EXPORT void ConnectionPool_setMaxConnections(ConnectionPool_T p, int connections) {
-  if (!real_ConnectionPool_setMaxConnections()) return;
-  real_ConnectionPool_setMaxConnections()(p, connections);
+  if (!real_ConnectionPool_setMaxConnections(NULL)) return;
+  real_ConnectionPool_setMaxConnections(NULL)(p, connections);
   int saved = errno;
   pw__init();
   read_sizes(p, pool_of(p));
@@ -165,10 +167,10 @@ PW__EXPORT void ConnectionPool_setMaxConnections(ConnectionPool_T p, int connect
  * libpq hooks as the pool's); remember which PGconn the Connection_T
  * wraps, to read its transaction state at checkin. */
 PW__EXPORT Connection_T Connection_new(void *p, char **error) {
-  if (!real_Connection_new()) return NULL;
+  if (!real_Connection_new(NULL)) return NULL;
   const void *outer_opened = pw__thread.opened;
   pw__thread.opened = NULL;
-  Connection_T c = real_Connection_new()(p, error);
+  Connection_T c = real_Connection_new(NULL)(p, error);
   pw__pool *owner = pw__owning_pool(__builtin_return_address(0));
   int saved = errno;
   if (c && pw__thread.opened && owner) pw__handle_bind(c, pw__thread.opened, owner);
@@ -178,7 +180,7 @@ PW__EXPORT Connection_T Connection_new(void *p, char **error) {
 }
 
 PW__EXPORT void Connection_free(Connection_T *c) {
-  if (!real_Connection_free()) return;
+  if (!real_Connection_free(NULL)) return;
   int saved = errno;
   if (c && *c) {
     const void *conn;
@@ -190,16 +192,16 @@ PW__EXPORT void Connection_free(Connection_T *c) {
     }
   }
   errno = saved;
-  real_Connection_free()(c);
+  real_Connection_free(NULL)(c);
 }
 
 PW__EXPORT Connection_T ConnectionPool_getConnection(ConnectionPool_T p) {
-  if (!real_ConnectionPool_getConnection()) return NULL;
+  if (!real_ConnectionPool_getConnection(NULL)) return NULL;
   pw__init();
   pw__pool *pool = pool_of(p);
   pw__pool *previous = inside(pool);
   uint64_t start = pw__now_ns();
-  Connection_T c = real_ConnectionPool_getConnection()(p);
+  Connection_T c = real_ConnectionPool_getConnection(NULL)(p);
   uint64_t end = pw__now_ns();
   inside(previous);
   int saved = errno;
@@ -222,8 +224,8 @@ static void checkin(pw__pool *pool, Connection_T c) {
   const void *conn = NULL;
   bool found = pw__checkin_take(c, &taken, &conn);
   bool in_transaction = false;
-  if (conn && real_PQtransactionStatus()) {
-    PGTransactionStatusType status = real_PQtransactionStatus()((PGconn *)conn);
+  if (conn && real_PQtransactionStatus(libzdb_code_address())) {
+    PGTransactionStatusType status = real_PQtransactionStatus(libzdb_code_address())((PGconn *)conn);
     in_transaction = status == PQTRANS_INTRANS || status == PQTRANS_INERROR;
   }
   /* The stack is only needed for a finding: skip the capture otherwise. */
@@ -237,15 +239,15 @@ static void checkin(pw__pool *pool, Connection_T c) {
 }
 
 PW__EXPORT void ConnectionPool_returnConnection(ConnectionPool_T p, Connection_T c) {
-  if (!real_ConnectionPool_returnConnection()) return;
+  if (!real_ConnectionPool_returnConnection(NULL)) return;
   pw__init();
   if (!internal(__builtin_return_address(0))) checkin(pool_of(p), c);
-  real_ConnectionPool_returnConnection()(p, c);
+  real_ConnectionPool_returnConnection(NULL)(p, c);
 }
 
 PW__EXPORT void Connection_close(Connection_T c) {
-  if (!real_Connection_close()) return;
+  if (!real_Connection_close(NULL)) return;
   pw__init();
   if (!internal(__builtin_return_address(0))) checkin(NULL, c);
-  real_Connection_close()(c);
+  real_Connection_close(NULL)(c);
 }

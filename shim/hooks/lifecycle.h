@@ -30,4 +30,16 @@ static inline const pw__stack *pw__capture(void) {
   return pw__config.stack_depth ? pw__stack_capture((int)pw__config.stack_depth) : NULL;
 }
 
+/* Writes this process image's report once: on stderr, and the files when
+ * POOLWATCH_OUTPUT_DIR is set. REASON is "exit" or "exec". Returns whether
+ * unsuppressed leaks remain. Nothing when the process never used libpq or
+ * a pool. */
+bool pw__report_final(const char *reason);
+/* The exec the report was written for failed: the process goes on, and
+ * reports again at exit, into the same files. */
+void pw__report_final_undone(void);
+/* The pid this process image started with (a vfork child differs). */
+#include <sys/types.h>
+pid_t pw__image_pid(void);
+
 #endif

@@ -1,37 +1,61 @@
-/* The one place that finds the real functions poolwatch wraps. */
+/* The one place that finds the real functions poolwatch wraps: the
+ * definition each caller would have bound to without poolwatch. */
 #ifndef POOLWATCH_RESOLVE_H
 #define POOLWATCH_RESOLVE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Returns the definition of NAME that the program would have called
- * without poolwatch, or NULL.
+/* A hook's cache of the real function found in the global scope, where
+ * almost every program finds it. It stays valid until an object is
+ * unloaded (dlclose), which may have taken the definition with it. */
+typedef struct pw__real {
+  void *_Atomic fn;
+  _Atomic unsigned long generation; /* pw__unloads when FN was found */
+} pw__real;
+
+/* Counts dlclose calls (hooks/dl.c), so cached definitions are looked up
+ * again after an object may have gone. */
+extern _Atomic unsigned long pw__unloads;
+
+/* Returns the definition of NAME that code at CALLER would have bound to
+ * without poolwatch, or NULL when the process holds none.
  *
- * dlsym(RTLD_NEXT) finds it when the library is in the global scope. An
- * interpreter's extension module (psycopg2, DBD::Pg, Ruby's pg) loads
- * libpq with dlopen(RTLD_LOCAL): the module's calls still bind to
- * poolwatch's preloaded definitions, but RTLD_NEXT finds nothing, and
- * calling that NULL would crash the program. Then the already loaded
- * object whose file name starts with LIBRARY ("libpq.so") is searched.
- * A library is never loaded that the program did not load itself. */
-void *pw__resolve(const char *name, const char *library);
+ * The loader searches the global scope first, then the caller's own
+ * (local) scope. dlsym(RTLD_NEXT) answers the first, and is cached in
+ * CACHE. An interpreter's extension module (psycopg2, DBD::Pg, Ruby's pg)
+ * loads libpq with dlopen(RTLD_LOCAL), and a Python wheel ships its own
+ * renamed copy (libpq-1a2b3c4d.so.5.15): the module's calls still reach
+ * poolwatch's preloaded definitions, but only the module's own scope holds
+ * the libpq it was linked against. A library is never loaded that the
+ * program did not load itself. */
+void *pw__resolve_slow(pw__real *cache, const char *name, const void *caller);
+
+static inline void *pw__resolve(pw__real *cache, const char *name, const void *caller) {
+  void *fn = atomic_load_explicit(&cache->fn, memory_order_acquire);
+  if (fn && atomic_load_explicit(&cache->generation, memory_order_relaxed) ==
+                atomic_load_explicit(&pw__unloads, memory_order_relaxed))
+    return fn;
+  return pw__resolve_slow(cache, name, caller);
+}
+
+/* Declares real_NAME(caller), the real NAME for code at CALLER, of the same
+ * type as poolwatch's own definition. */
+#define PW__REAL(name)                                                       \
+  static __typeof__(name) *real_##name(const void *caller) {               \
+    static pw__real cache;                                                 \
+    return (__typeof__(name) *)pw__resolve(&cache, #name, caller);         \
+  }
+
+/* The real dlsym, never poolwatch's own (hooks/dl.c wraps dlsym). */
+void *pw__real_dlsym(void *handle, const char *name);
 
 /* The executable segment of the loaded object that holds ADDRESS, in
  * [*BEGIN, *END); false when no loaded object holds it. */
 bool pw__text_range(const void *address, uintptr_t *begin, uintptr_t *end);
 
-/* Declares a lazily resolved pointer to the real NAME, of the same type as
- * poolwatch's own definition, and a function real_NAME() returning it. */
-#define PW__REAL(library, name)                                              \
-  static __typeof__(name) *real_##name(void) {                             \
-    static __typeof__(name) *_Atomic cached;                               \
-    __typeof__(name) *fn = cached;                                         \
-    if (!fn) {                                                             \
-      fn = (__typeof__(name) *)pw__resolve(#name, library);                \
-      cached = fn;                                                         \
-    }                                                                      \
-    return fn;                                                             \
-  }
+/* The whole mapped extent of the loaded object that holds ADDRESS. */
+bool pw__object_range(const void *address, uintptr_t *begin, uintptr_t *end);
 
 #endif

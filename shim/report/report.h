@@ -61,6 +61,9 @@ typedef struct pw__report {
   size_t leaked_connections, leaked_checkouts, suppressed, findings, leak_groups;
   int pid, ppid;
   double started_at, ended_at;   /* seconds since the epoch */
+  /* Why the report was written: "exit", or "exec" when the process image
+   * was about to be replaced (what is open then is left open at exec). */
+  const char *reason;
 } pw__report;
 
 /* Builds a report of the current state. SUPPRESSIONS may be NULL.

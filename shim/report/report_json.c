@@ -183,7 +183,8 @@ static void program_json(pw__buf *out) {
 void pw__report_json(const pw__report *r, pw__buf *out) {
   pw__buf_printf(out, "{\"tool\": \"poolwatch\", \"version\": \"%s\", \"schema\": %d, ",
                  POOLWATCH_VERSION, POOLWATCH_SCHEMA);
-  pw__buf_printf(out, "\"pid\": %d, \"ppid\": %d, ", r->pid, r->ppid);
+  pw__buf_printf(out, "\"pid\": %d, \"ppid\": %d, \"reason\": \"%s\", ", r->pid, r->ppid,
+                 r->reason ? r->reason : "exit");
   program_json(out);
   pw__buf_puts(out, ", \"started_at\": ");
   time_json(out, r->started_at);

@@ -30,11 +30,13 @@ static const char *plural(size_t n, const char *one, const char *many) {
 }
 
 static void leak_text(const pw__report *r, const pw__leak_group *g, pw__buf *out) {
-  pw__buf_printf(out, "poolwatch: %zu %s leaked from pool %s (oldest %.2f s)%s, %s at:\n",
+  bool at_exec = r->reason && strcmp(r->reason, "exec") == 0;
+  pw__buf_printf(out, "poolwatch: %zu %s leaked from pool %s (oldest %.2f s%s)%s, %s at:\n",
                  g->count,
                  g->checkout ? plural(g->count, "checkout", "checkouts")
                              : plural(g->count, "connection", "connections"),
-                 g->pool->name, g->oldest_age, g->suppressed ? " [suppressed]" : "",
+                 g->pool->name, g->oldest_age, at_exec ? ", open at exec" : "",
+                 g->suppressed ? " [suppressed]" : "",
                  g->checkout ? "checked out" : "opened");
   frames_text(out, g->where, "    ");
   if (g->checkout) return;
