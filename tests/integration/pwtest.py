@@ -94,17 +94,22 @@ class Run:
         self.stderr = proc.stderr.decode("utf-8", "replace")
         self.outdir = outdir
         self.files = sorted(os.listdir(outdir)) if outdir and os.path.isdir(outdir) else []
-        self.reports = {}
+        self.reports = {}       # by pid: the first process image's report
+        self.image_reports = {}  # by file name, every image's (after exec: poolwatch-PID.N.json)
         self.report_errors = []
         for name in self.files:
-            m = re.fullmatch(r"poolwatch-(\d+)\.json", name)
+            m = re.fullmatch(r"poolwatch-(\d+)(\.\d+)?\.json", name)
             if not m:
                 continue
             try:
                 with open(os.path.join(outdir, name)) as f:
-                    self.reports[int(m.group(1))] = json.load(f)
+                    report = json.load(f)
             except (OSError, ValueError) as e:
                 self.report_errors.append("%s: %s" % (name, e))
+                continue
+            self.image_reports[name] = report
+            if not m.group(2):
+                self.reports[int(m.group(1))] = report
 
     def read(self, name):
         with open(os.path.join(self.outdir, name), errors="replace") as f:
