@@ -6,9 +6,11 @@
 
 #include <stdbool.h>
 
-/* Exit status for bad arguments and for anything that stops a command from
- * doing its job (an unreadable report, no report from `run`). */
-#define EXIT_TROUBLE 2
+/* Exit status for poolwatch's own failures: bad arguments, and anything
+ * that stops a command from doing its job (an unreadable report, no report
+ * from `run` where one was expected). 125, as GNU env and timeout use, so
+ * that it is never mistaken for a status the program could have returned. */
+#define EXIT_TROUBLE 125
 
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "cli.h"
 #include "library_path.h"
+#include "program_check.h"
 #include "common/options.h"
 #include "report_load.h"
 #include "report_text.h"
@@ -36,8 +37,9 @@ static void print_run_help(FILE *out) {
         "reads those reports and prints a short summary on stderr.\n"
         "\n"
         "It is meant for programs that use PostgreSQL through libpq: a process that\n"
-        "never does writes no report, and when no process wrote one, `run` fails\n"
-        "(the library did not load: a static or setuid binary).\n"
+        "never does writes no report. When no process wrote one, `run` says why: a\n"
+        "static or set-user-ID program, where the library cannot load, fails; a\n"
+        "program that ran with it but never used libpq keeps its own status.\n"
         "\n"
         "Options (each sets the variable in brackets; an option not given keeps\n"
         "the variable's value from the environment):\n",
@@ -64,9 +66,9 @@ static void print_run_help(FILE *out) {
         "so the program and its children behave as without poolwatch.\n"
         "\n"
         "Exit status: the program's own (128+N when killed by signal N); N of\n"
-        "--exitcode when leaks remain; 2 when no report appeared, a report could\n"
-        "not be read, or the arguments are wrong; 126 or 127 when PROGRAM could\n"
-        "not be started. Processes PROGRAM leaves running in the background report\n"
+        "--exitcode when leaks remain; 125 for poolwatch's own failures (the\n"
+        "library could not load, a report could not be read, wrong arguments);\n"
+        "126 or 127 when PROGRAM could not be started. Processes PROGRAM leaves running in the background report\n"
         "when they exit, after this summary.\n"
         "\n"
         "Environment: POOLWATCH_LIBRARY, the library to preload (default: the one\n"
@@ -440,6 +442,36 @@ static void print_summary(const report_totals *t, const report_set *set, const c
   fprintf(stderr, "poolwatch: reports in %s (merge them with: poolwatch report %s)\n", dir, dir);
 }
 
+/* Says why PROGRAM wrote no report. Returns true when that is no failure:
+ * the library was loaded and the program never used libpq or a pool. A
+ * library that could not be loaded fails the gate (it fails closed). */
+static bool explain_no_report(const char *program, int killed_by) {
+  if (killed_by) {
+    cli_error("no report from %s: it was killed before any process wrote one", program);
+    return false;
+  }
+  char which[4096];
+  switch (program_check(program, which, sizeof which)) {
+    case PROGRAM_STATIC:
+      cli_error("no report from %s: %s is a static binary, so the loader cannot preload "
+                "libpoolwatch.so into it", program, which);
+      return false;
+    case PROGRAM_SETUID:
+      cli_error("no report from %s: %s is set-user-ID or set-group-ID, so the loader "
+                "ignores LD_PRELOAD for it", program, which);
+      return false;
+    case PROGRAM_UNKNOWN:
+      cli_error("no report from %s, and %s cannot be examined to tell why", program, program);
+      return false;
+    case PROGRAM_PRELOADABLE:
+      break;
+  }
+  cli_error("no report from %s: poolwatch was loaded, but no process used libpq or a "
+            "connection pool (programs that speak the PostgreSQL protocol without libpq, such "
+            "as JDBC, node-postgres or asyncpg, are out of reach)", program);
+  return true;
+}
+
 int cmd_run(int argc, char **argv) {
   run_args args;
   int status = parse_args(argc, argv, &args);
@@ -472,16 +504,9 @@ int cmd_run(int argc, char **argv) {
   report_totals totals;
   report_set_totals(&set, &totals);
   if (totals.processes == 0 && unreadable == 0) {
-    if (killed_by)
-      cli_error("no report from %s: it was killed before any process wrote one", args.program[0]);
-    else
-      cli_error("no report from %s: the library did not load (static binary? setuid?)",
-                args.program[0]);
-    cli_error("`poolwatch run` is for programs that use PostgreSQL: a process that never "
-              "opens a libpq connection or a pool writes no report");
-    /* Leave no empty directories behind in /tmp, one per failed run. */
+    if (!explain_no_report(args.program[0], killed_by)) status = EXIT_TROUBLE;
+    /* Leave no empty directories behind in /tmp, one per run. */
     if (args.output_dir || rmdir(dir) != 0) cli_error("reports were expected in %s", dir);
-    status = EXIT_TROUBLE;
   } else {
     print_summary(&totals, &set, dir);
     if (unreadable) {

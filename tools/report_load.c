@@ -360,6 +360,11 @@ bool report_is_file_name(const char *name) {
   const char *p = name + n;
   if (*p < '0' || *p > '9') return false;
   while (*p >= '0' && *p <= '9') p++;
+  /* poolwatch-PID.N.json: the Nth process image of PID, after an exec. */
+  if (p[0] == '.' && p[1] >= '1' && p[1] <= '9') {
+    p++;
+    while (*p >= '0' && *p <= '9') p++;
+  }
   return strcmp(p, ".json") == 0;
 }
 

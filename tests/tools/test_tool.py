@@ -14,6 +14,7 @@ command, not the library.
 import argparse
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -341,13 +342,13 @@ def test_report_bad_files():
         (fixture("bad"), "no poolwatch-PID.json reports"),
     ]
     for path, message in cases:
-        _, err = poolwatch("report", path, expect=2)
+        _, err = poolwatch("report", path, expect=125)
         check_in(message, err, "report %s" % path)
         check_in(path, err, "the message names the file")
     _, err = poolwatch("report", fixture("run1"), "--baseline", fixture("bad", "truncated.json"),
-                       expect=2)
+                       expect=125)
     check_in("truncated.json", err, "a bad baseline")
-    poolwatch("dashboard", "--report", fixture("bad", "truncated.json"), expect=2)
+    poolwatch("dashboard", "--report", fixture("bad", "truncated.json"), expect=125)
 
 
 # ---- arguments ----
@@ -380,7 +381,7 @@ BAD_ARGUMENTS = [
 
 def test_bad_arguments():
     for args, message in BAD_ARGUMENTS:
-        out, err = poolwatch(*args, expect=2)
+        out, err = poolwatch(*args, expect=125)
         check_in(message, err, "poolwatch %s" % " ".join(args))
         check_eq(out, "", "nothing on stdout for poolwatch %s" % " ".join(args))
 
@@ -459,10 +460,23 @@ def test_run_static_binary_fails_closed():
     check(ARGS.static_program, "needs --static-program")
     with RunDir() as tmp:
         # The library found by default: the one built beside the command.
-        _, err = poolwatch("run", "--output", tmp, "--", ARGS.static_program, expect=2)
-        check_in("no report from %s: the library did not load (static binary? setuid?)"
-                 % ARGS.static_program, err, "fail-closed message")
-        check_in("is for programs that use PostgreSQL", err, "says what run is for")
+        _, err = poolwatch("run", "--output", tmp, "--", ARGS.static_program, expect=125)
+        check_in("no report from %s: %s is a static binary" % (ARGS.static_program, ARGS.static_program),
+                 err, "fail-closed message names the static binary")
+
+
+def test_run_setuid_program_fails_closed():
+    if os.geteuid() != 0:
+        print("skip: needs root to make a set-user-ID program owned by another user")
+        return
+    with RunDir() as tmp:
+        program = os.path.join(tmp, "setuid_true")
+        shutil.copy("/bin/true", program)
+        os.chown(program, pwd.getpwnam("nobody").pw_uid, -1)
+        os.chmod(program, 0o4755)
+        _, err = poolwatch("run", "--output", os.path.join(tmp, "out"), "--", program, expect=125)
+        check_in("%s is set-user-ID or set-group-ID, so the loader ignores LD_PRELOAD" % program, err,
+                 "names the set-user-ID program")
 
 
 def test_run_program_not_found():
@@ -475,7 +489,7 @@ def test_run_program_not_found():
 
 def test_run_library_missing():
     _, err = poolwatch("run", "--", "true", env={"POOLWATCH_LIBRARY": "/nonexistent/lib.so"},
-                       expect=2)
+                       expect=125)
     check_in("POOLWATCH_LIBRARY=/nonexistent/lib.so", err, "message")
 
 
@@ -527,19 +541,22 @@ def test_run_killed_program():
 
 def test_run_no_report_from_successful_program():
     with RunDir() as tmp:
-        _, err = fake_run(tmp, "exit", "0", expect=2)
-        check_in("no report from %s" % FAKE_PROGRAM, err, "fail closed")
+        # A dynamic program (a shell script, /bin/sh): the library was
+        # loaded; the program never used libpq. Its own status stands.
+        _, err = fake_run(tmp, "exit", "3", expect=3)
+        check_in("no report from %s: poolwatch was loaded, but no process used libpq" % FAKE_PROGRAM,
+                 err, "says the library loaded and libpq was never used")
         check_in("reports were expected in %s" % os.path.realpath(tmp), err, "names the directory")
     with RunDir() as tmp:
         # A directory made for the run is not left behind empty.
         poolwatch("run", "--", FAKE_PROGRAM, FIXTURES, "exit", "0",
-                  env={"POOLWATCH_LIBRARY": ARGS.preload_stub, "TMPDIR": tmp}, expect=2)
+                  env={"POOLWATCH_LIBRARY": ARGS.preload_stub, "TMPDIR": tmp})
         check_eq(os.listdir(tmp), [], "nothing left in $TMPDIR")
 
 
 def test_run_unreadable_report():
     with RunDir() as tmp:
-        _, err = fake_run(tmp, "garbage", "exit", "0", expect=2)
+        _, err = fake_run(tmp, "garbage", "exit", "0", expect=125)
         check_in("not valid JSON", err, "names the problem")
         check_in("1 report could not be read", err, "counts it")
 
