@@ -32,35 +32,30 @@ static int changes_ids(const struct stat *st) {
          ((st->st_mode & S_ISGID) && st->st_gid != getegid());
 }
 
-/* Whether the ELF file on FD has a program interpreter (PT_INTERP): -1 when
- * it is no ELF file at all. */
+/* Whether the ELF file on FD, of class BITS, has a program interpreter
+ * (PT_INTERP): 1 or 0, -1 when unreadable. */
+#define HAS_INTERPRETER(bits)                                                          \
+  static int has_interpreter##bits(int fd) {                                           \
+    Elf##bits##_Ehdr eh;                                                               \
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) return -1;                 \
+    for (unsigned i = 0; i < eh.e_phnum; i++) {                                        \
+      Elf##bits##_Phdr ph;                                                             \
+      off_t at = (off_t)(eh.e_phoff + (Elf##bits##_Off)i * eh.e_phentsize);            \
+      if (pread(fd, &ph, sizeof ph, at) != (ssize_t)sizeof ph) return -1;              \
+      if (ph.p_type == PT_INTERP) return 1;                                            \
+    }                                                                                  \
+    return 0;                                                                          \
+  }
+HAS_INTERPRETER(32)
+HAS_INTERPRETER(64)
+
+/* The same for any ELF file; -1 when FD is no ELF file at all. */
 static int has_interpreter(int fd) {
   unsigned char ident[EI_NIDENT];
   if (pread(fd, ident, sizeof ident, 0) != (ssize_t)sizeof ident ||
       memcmp(ident, ELFMAG, SELFMAG) != 0)
     return -1;
-  if (ident[EI_CLASS] == ELFCLASS64) {
-    Elf64_Ehdr eh;
-    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) return -1;
-    for (unsigned i = 0; i < eh.e_phnum; i++) {
-      Elf64_Phdr ph;
-      if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) !=
-          (ssize_t)sizeof ph)
-        return -1;
-      if (ph.p_type == PT_INTERP) return 1;
-    }
-    return 0;
-  }
-  Elf32_Ehdr eh;
-  if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh) return -1;
-  for (unsigned i = 0; i < eh.e_phnum; i++) {
-    Elf32_Phdr ph;
-    if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf32_Off)i * eh.e_phentsize)) !=
-        (ssize_t)sizeof ph)
-      return -1;
-    if (ph.p_type == PT_INTERP) return 1;
-  }
-  return 0;
+  return ident[EI_CLASS] == ELFCLASS64 ? has_interpreter64(fd) : has_interpreter32(fd);
 }
 
 /* The interpreter a "#!" script names, with `env NAME` followed to NAME. */

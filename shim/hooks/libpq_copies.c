@@ -70,6 +70,15 @@ static bool fill(pw__libpq *copy, const void *fn) {
   return is_libpq;
 }
 
+/* Whether COPY's object is still where it was: a program that loads and
+ * unloads modules in a loop may see libpq come back elsewhere each time,
+ * and the slot of a copy that is gone can be taken by the next. */
+static bool still_loaded(const pw__libpq *copy) {
+  uintptr_t begin, end;
+  return pw__object_range((const void *)copy->begin, &begin, &end) && begin == copy->begin &&
+         end == copy->end;
+}
+
 const pw__libpq *pw__libpq_copy_of(const void *fn) {
   if (!fn) return NULL;
   unsigned long generation = atomic_load_explicit(&pw__unloads, memory_order_relaxed);
@@ -96,6 +105,8 @@ const pw__libpq *pw__libpq_copy_of(const void *fn) {
     if (pw__libpq_copies[i].begin == fresh.begin) slot = &pw__libpq_copies[i];
   bool added = !slot && count < PW__LIBPQ_MAX_COPIES;
   if (added) slot = &pw__libpq_copies[count];
+  for (int i = 0; i < count && !slot; i++)
+    if (!still_loaded(&pw__libpq_copies[i])) slot = &pw__libpq_copies[i];
   if (slot) {
     slot->begin = fresh.begin;
     slot->end = fresh.end;
