@@ -151,7 +151,7 @@ def pgbench(r):
 
 
 def python_capture(r, python_frames=20):
-    """ns per annotated checkout+checkin from Python code PYTHON_FRAMES
+    """CPU ns per annotated checkout+checkin from Python code PYTHON_FRAMES
     frames deep, with POOLWATCH_STACK_DEPTH=0 (no stack) and the default:
     the difference is one Python stack capture. Both sides run under the
     shim, in turn, as the other workloads do."""
@@ -285,7 +285,7 @@ def benchmark(r):
         if t == 1:
             add("… CPU time per pair", "time", "ns", cpu)
     # Not with and without the shim: without a stack and with one.
-    add(f"Python: annotated checkout+checkin 20 Python frames deep, "
+    add(f"Python: annotated checkout+checkin 20 Python frames deep (CPU ns/pair), "
         f"POOLWATCH_STACK_DEPTH=0 → {DEFAULT_STACK_DEPTH}; added = one Python stack capture",
         "time", "ns", python_capture(r), target=("added ≤ 5 µs", lambda row: row.added() <= 5000))
     wall, cpu = connects(r)
