@@ -2,7 +2,8 @@
 function, .py file and line in place of the interpreter's frames, merged
 with the native frames; two leaking functions make two groups; threads, a
 C thread with no Python state and an atexit handler during shutdown all
-work; the event log and `poolwatch top` name the Python function."""
+work, and so does sitecustomize at start-up; the event log and `poolwatch
+top` name the Python function."""
 import os
 import re
 import time
@@ -105,6 +106,21 @@ def test():
     eq(get(report, "summary.leaked_connections"), 1, "leaked connections")
     check_python_frame(get(leak_groups(report, "leak_at_exit"), [0, "stack"], []), "leak_at_exit",
                        "leak_at_exit")
+
+    section("start-up: sitecustomize")
+    site = os.path.join(PROGRAMS_SRC, "python_site")
+    r = run([PYTHON, "-c", "print('started')"], env={"PYTHONPATH": site})
+    eq(r.status, 0, "exit status")
+    eq(r.stdout, "started\n", "stdout")
+    stack = get(leak_groups(r.only_report(), "opened_at_startup"), [0, "stack"], [])
+    frame = python_frame(stack, "opened_at_startup")
+    check(frame and frame.get("file") == os.path.join(site, "sitecustomize.py")
+          and frame.get("line") == marker_line("python_site/sitecustomize.py", "startup"),
+          "a leak during start-up is at its sitecustomize.py line", frame)
+    eq([f.get("function") for f in stack if "importlib" in str(f.get("file"))], [],
+       "the import system's frames are left out, as in Python's tracebacks")
+    eq([f.get("function") for f in stack if f.get("language") == "python"][-3:],
+       ["execsitecustomize", "main", "<module>"], "site's frames lead to it")
 
     section("poolwatch top")
     p = Spawned([PYTHON, SCRIPT, "hold"], env={"POOLWATCH_LIVE": "1", "POOLWATCH_INTERVAL": "100ms"})
