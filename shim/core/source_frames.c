@@ -125,12 +125,18 @@ uint32_t pw__source_frame_count(void) { return atomic_load_explicit(&count, memo
 static const pw__source_walker *_Atomic walkers[MAX_WALKERS];
 static _Atomic int walker_count;
 
+_Atomic int pw__source_walkers_armed;
+
 void pw__source_walker_register(const pw__source_walker *walker) {
   int i = atomic_fetch_add(&walker_count, 1);
-  if (i < MAX_WALKERS) atomic_store_explicit(&walkers[i], walker, memory_order_release);
+  if (i >= MAX_WALKERS) return;
+  atomic_store_explicit(&walkers[i], walker, memory_order_release);
+  atomic_fetch_add(&pw__source_walkers_armed, 1);
 }
 
-const pw__source_walker *pw__source_walker_active(void) {
+void pw__source_walker_disarm(void) { atomic_fetch_sub(&pw__source_walkers_armed, 1); }
+
+const pw__source_walker *pw__source_walker_find(void) {
   int n = atomic_load_explicit(&walker_count, memory_order_relaxed);
   for (int i = 0; i < n && i < MAX_WALKERS; i++) {
     const pw__source_walker *w = atomic_load_explicit(&walkers[i], memory_order_acquire);

@@ -10,7 +10,9 @@
 #ifndef POOLWATCH_SOURCE_FRAMES_H
 #define POOLWATCH_SOURCE_FRAMES_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct pw__source_frame {
@@ -50,8 +52,19 @@ typedef struct pw__source_walker {
 
 /* Adds WALKER (at most a handful, registered at load time). */
 void pw__source_walker_register(const pw__source_walker *walker);
-/* The registered walker active in this thread, or NULL (the common case,
- * a program without an interpreter, costs one load). */
-const pw__source_walker *pw__source_walker_active(void);
+/* Called once by a walker that found no interpreter of its language in
+ * the process: it is not asked again. */
+void pw__source_walker_disarm(void);
+
+/* How many registered walkers may still find their interpreter. */
+extern _Atomic int pw__source_walkers_armed;
+const pw__source_walker *pw__source_walker_find(void);
+
+/* The registered walker active in this thread, or NULL. In a program
+ * without an interpreter, every capture after the first costs one load. */
+static inline const pw__source_walker *pw__source_walker_active(void) {
+  return atomic_load_explicit(&pw__source_walkers_armed, memory_order_relaxed)
+             ? pw__source_walker_find() : NULL;
+}
 
 #endif

@@ -97,6 +97,7 @@ static bool interpreter_found(void) {
   if (!atomic_compare_exchange_strong(&state, &expected, LOOKING)) return false;
   bool found = resolve(&python);
   atomic_store_explicit(&state, found ? FOUND : ABSENT, memory_order_release);
+  if (!found) pw__source_walker_disarm();
   return found;
 }
 
