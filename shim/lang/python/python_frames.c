@@ -138,7 +138,15 @@ static __thread cached_position *cache __attribute__((tls_model("initial-exec"))
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
-static void make_cache_key(void) { pthread_key_create(&cache_key, free); }
+/* A destructor of another key may still capture in the exiting thread
+ * (a pool closing its connections from thread-local storage): it must
+ * find no freed cache. */
+static void free_cache(void *slots) {
+  free(slots);
+  cache = NULL;
+}
+
+static void make_cache_key(void) { pthread_key_create(&cache_key, free_cache); }
 
 static cached_position *thread_cache(void) {
   if (!cache) {
