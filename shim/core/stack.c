@@ -10,6 +10,7 @@
 
 #include "common/options.h"
 #include "common/spinlock.h"
+#include "core/source_frames.h"
 #include "core/stack_cache.h"
 
 /* Interned stacks live in a hash table split into shards, each with its
@@ -122,8 +123,31 @@ static __attribute__((noinline)) const pw__stack *unwind_and_cache(int depth, ui
 }
 #endif
 
+/* ---- source frames: begin ---------------------------------------------
+ * In a thread running interpreted code, the native stack is handed to the
+ * language's walker, which puts the source frames where the interpreter's
+ * frames ran them. The per-thread cache is bypassed: the same native
+ * return addresses at the same places (one _PyEval_EvalFrameDefault
+ * running every Python function) stand for every Python call site. */
+static __attribute__((noinline)) const pw__stack *capture_source(const pw__source_walker *walker,
+                                                                 int depth) {
+  void *raw[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
+  int n = unw_backtrace(raw, depth + OWN_FRAMES_MAX);
+  int first = 0;
+  while (first < n && own((uintptr_t)raw[first])) first++;
+  int kept = n - first < depth ? n - first : depth;
+  if (kept < 0) kept = 0;
+  uintptr_t merged[PW__MAX_STACK_DEPTH];
+  int m = walker->merge((const uintptr_t *)(raw + first), kept, merged, depth);
+  if (m < 0) return pw__stack_intern((const uintptr_t *)(raw + first), kept);
+  return pw__stack_intern(merged, m);
+}
+/* ---- source frames: end ----------------------------------------------- */
+
 __attribute__((noinline)) const pw__stack *pw__stack_capture(int depth) {
   depth = clamp_depth(depth);
+  const pw__source_walker *walker = pw__source_walker_active();
+  if (walker) return capture_source(walker, depth);
 #if PW__STACK_CACHE
   uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
   uintptr_t return_to = (uintptr_t)__builtin_return_address(0);

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "hooks/lifecycle.h"
 #include "common/log.h"
+#include "core/source_frames.h"
 #include "report/report.h"
 
 static int log_fd = -1;
@@ -41,6 +42,15 @@ void pw__event_line(const pw__event *e) {
     Dl_info info;
     const char *at = dladdr((void *)(e->stack->frames[0] - 1), &info) && info.dli_sname
                          ? info.dli_sname : "?";
+    /* In a Python program, the innermost Python function says more than
+     * the driver's C code above it. */
+    for (uint16_t i = 0; i < e->stack->depth; i++) {
+      const pw__source_frame *source = pw__source_frame_lookup(e->stack->frames[i]);
+      if (source && source->function) {
+        at = source->function;
+        break;
+      }
+    }
     n += snprintf(line + n, sizeof(line) - (size_t)n, " stack=%u at=%s", e->stack->id, at);
   }
   if (n > 0 && e->detail && (size_t)n < sizeof(line))

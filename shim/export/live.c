@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "hooks/lifecycle.h"
 #include "core/registry.h"
+#include "core/source_frames.h"
 #include "report/report.h"
 #include "report/symbolize.h"
 #include "common/table.h"
@@ -125,8 +126,16 @@ static int by_seconds(const void *a, const void *b) {
 
 static void frames_json(pw__buf *out, pw__symbolizer *symbolizer, const pw__stack *stack) {
   pw__frame frames[FRAMES_SHOWN];
-  size_t depth = stack ? (stack->depth < FRAMES_SHOWN ? stack->depth : FRAMES_SHOWN) : 0;
-  size_t n = pw__symbolize(symbolizer, stack ? stack->frames : NULL, depth, frames, FRAMES_SHOWN);
+  /* In a Python program the first frames are the driver's C code (psycopg2's
+   * _psycopg.so, without symbols); the view starts at the program's own
+   * language, its innermost source frame, when the stack has one. */
+  size_t first = 0;
+  while (stack && first < stack->depth && !pw__is_source_frame(stack->frames[first])) first++;
+  if (!stack || first == stack->depth) first = 0;
+  size_t depth = stack ? stack->depth - first : 0;
+  if (depth > FRAMES_SHOWN) depth = FRAMES_SHOWN;
+  size_t n = pw__symbolize(symbolizer, stack ? stack->frames + first : NULL, depth, frames,
+                           FRAMES_SHOWN);
   pw__buf_puts(out, "[");
   for (size_t i = 0; i < n; i++) {
     pw__buf_puts(out, i ? ", " : "");

@@ -28,7 +28,14 @@ static void stack_json(pw__buf *out, const pw__symbolized *where) {
     pw__buf_printf(out, ", \"line\": %d, ", f->line);
     key(out, "module");
     pw__buf_json_string(out, f->module);
-    pw__buf_printf(out, ", \"offset\": \"0x%zx\"}", (size_t)f->offset);
+    /* A source frame (Python, ...) has no machine code to point into. */
+    if (f->interpreted)
+      pw__buf_puts(out, ", \"offset\": null, ");
+    else
+      pw__buf_printf(out, ", \"offset\": \"0x%zx\", ", (size_t)f->offset);
+    key(out, "language");
+    pw__buf_json_string(out, f->language ? f->language : "c");
+    pw__buf_puts(out, "}");
   }
   pw__buf_puts(out, "]");
 }

@@ -17,7 +17,12 @@ void pw__frames_text(pw__buf *out, const pw__frame *frames, size_t count, const 
     const pw__frame *f = &frames[i];
     pw__buf_printf(out, "%s#%zu %s", indent, i, f->function ? f->function : "??");
     if (f->file) pw__buf_printf(out, " %s:%d", f->file, f->line);
-    pw__buf_printf(out, " (%s+0x%zx)\n", f->module ? f->module : "??", (size_t)f->offset);
+    /* "#3 open_report_db /app/db.py:42 (python)": a source frame's module
+     * is in the JSON report; its language is what a reader needs here. */
+    if (f->interpreted)
+      pw__buf_printf(out, " (%s)\n", f->language ? f->language : "?");
+    else
+      pw__buf_printf(out, " (%s+0x%zx)\n", f->module ? f->module : "??", (size_t)f->offset);
   }
 }
 

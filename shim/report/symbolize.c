@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report/libdw_loader.h"
 #include "common/table.h"
-
+#include "core/source_frames.h"
+#include "report/libdw_loader.h"
 
 /* Strings handed out are copied into a list freed with the symbolizer,
  * since libdw's own strings die with its session. */
@@ -33,6 +33,28 @@ struct pw__symbolizer {
   cached_address *cache;
   char exe[4096];
 };
+
+/* The C++ runtime's demangler, when the program has one: a C++ program
+ * links libstdc++, and the shim itself never does (it would load the C++
+ * runtime into every C program). */
+typedef char *(*demangler)(const char *mangled, char *out, size_t *length, int *status);
+
+static const char *keep(pw__symbolizer *s, const char *text);
+
+/* Names FRAME's language from its function's name, demangling a C++ one:
+ * a libpqxx leak otherwise reads _ZN4pqxx15connection_base4initEv, and a
+ * suppression written as pqxx::connection_base::init matches nothing.
+ * Without a demangler the name stays mangled, still marked C++. */
+static void name_language(pw__symbolizer *s, pw__frame *f) {
+  f->language = "c";
+  if (!f->function || strncmp(f->function, "_Z", 2) != 0) return;
+  f->language = "c++";
+  demangler demangle = (demangler)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+  int status = -1;
+  char *plain = demangle && s ? demangle(f->function, NULL, NULL, &status) : NULL;
+  if (plain && status == 0) f->function = keep(s, plain);
+  free(plain);
+}
 
 static const char *keep(pw__symbolizer *s, const char *text) {
   if (!text) return NULL;
@@ -168,13 +190,20 @@ static size_t lookup(pw__symbolizer *s, uintptr_t pc, pw__frame *out, size_t cap
   return expanded ? expanded : 1;
 }
 
+/* LOOKUP, with each frame's language named. */
+static size_t lookup_named(pw__symbolizer *s, uintptr_t pc, pw__frame *out, size_t cap) {
+  size_t n = lookup(s, pc, out, cap);
+  for (size_t i = 0; i < n; i++) name_language(s, &out[i]);
+  return n;
+}
+
 /* LOOKUP, once per address for the symbolizer's life. */
 static size_t lookup_cached(pw__symbolizer *s, uintptr_t pc, pw__frame *out, size_t cap) {
   cached_address *c = NULL;
   if (s) HASH_FIND(hh, s->cache, &pc, sizeof(pc), c);
   if (!c) {
     pw__frame found[PW__MAX_INLINED + 1];
-    size_t n = lookup(s, pc, found, PW__MAX_INLINED + 1);
+    size_t n = lookup_named(s, pc, found, PW__MAX_INLINED + 1);
     if (!s || !(c = malloc(sizeof(*c))) || !(c->frames = malloc(n * sizeof(pw__frame)))) {
       free(c);
       n = n < cap ? n : cap;
@@ -194,8 +223,20 @@ static size_t lookup_cached(pw__symbolizer *s, uintptr_t pc, pw__frame *out, siz
 size_t pw__symbolize(pw__symbolizer *s, const uintptr_t *addrs, size_t n, pw__frame *out,
                      size_t cap) {
   size_t written = 0;
-  for (size_t i = 0; i < n && written < cap; i++)
+  for (size_t i = 0; i < n && written < cap; i++) {
+    if (pw__is_source_frame(addrs[i])) {
+      /* Interned when captured; the table's strings live as long as the
+       * process. */
+      const pw__source_frame *source = pw__source_frame_lookup(addrs[i]);
+      pw__frame *f = &out[written++];
+      *f = (pw__frame){.interpreted = true, .language = "?"};
+      if (source)
+        *f = (pw__frame){source->function, source->file, source->line, source->module, 0,
+                         source->language, true};
+      continue;
+    }
     written += lookup_cached(s, addrs[i] ? addrs[i] - 1 : 0, out + written, cap - written);
+  }
   return written;
 }
 

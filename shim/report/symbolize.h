@@ -1,8 +1,10 @@
-/* Turning return addresses into function, file:line and module+offset.
- * Runs only when a report is written, once per distinct stack. */
+/* Turning return addresses into function, file:line and module+offset,
+ * and source frames (a Python function at its .py line) into the same
+ * shape. Runs only when a report is written, once per distinct stack. */
 #ifndef POOLWATCH_SYMBOLIZE_H
 #define POOLWATCH_SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +14,8 @@ typedef struct pw__frame {
   int line;             /* 0 without debug info */
   const char *module;   /* path of the executable or library */
   uintptr_t offset;     /* of the call instruction in MODULE, for addr2line */
+  const char *language; /* "c", "c++" (FUNCTION demangled), "python", ... */
+  bool interpreted;     /* a source frame: no OFFSET */
 } pw__frame;
 
 typedef struct pw__symbolizer pw__symbolizer;
@@ -19,8 +23,8 @@ typedef struct pw__symbolizer pw__symbolizer;
 /* Reads the process' current mappings. Returns NULL when out of memory;
  * pw__symbolize then still fills in modules and offsets. */
 pw__symbolizer *pw__symbolizer_new(void);
-/* Fills OUT with at most CAP frames for the N return addresses ADDRS and
- * returns how many it wrote. Each address is looked up one byte earlier,
+/* Fills OUT with at most CAP frames for the N return addresses (or source
+ * frames' stack words) ADDRS and returns how many it wrote. Each address is looked up one byte earlier,
  * inside the call. Where debug info shows functions inlined at that
  * point, each becomes a frame of its own (innermost first), as in
  * LeakSanitizer, so an -O2 build still shows its helpers. Strings live as

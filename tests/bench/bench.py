@@ -150,6 +150,21 @@ def pgbench(r):
     return r.ab2(measure, rounds=r.noisy_rounds)
 
 
+def python_capture(r, python_frames=20):
+    """CPU ns per annotated checkout+checkin from Python code PYTHON_FRAMES
+    frames deep, with POOLWATCH_STACK_DEPTH=0 (no stack) and the default:
+    the difference is one Python stack capture. Both sides run under the
+    shim, in turn, as the other workloads do."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python_capture.py")
+    no_stack, stack = [], []
+    for i in range(r.rounds):
+        for depth in (0, DEFAULT_STACK_DEPTH) if i % 2 == 0 else (DEFAULT_STACK_DEPTH, 0):
+            out, _, _ = r.run(["/usr/bin/python3", script, str(r.seconds), str(python_frames)], True,
+                              {"POOLWATCH_STACK_DEPTH": str(depth), "POOLWATCH_QUIET": "1"})
+            (stack if depth else no_stack).append(parse(out)["ns_per_op"])
+    return no_stack, stack
+
+
 def process_start(r):
     """Start and exit of a program that never touches libpq (/bin/true):
     what every process pays that inherits the preload, a shell or a
@@ -269,6 +284,10 @@ def benchmark(r):
         add(f"annotated pool, {t} thread{'s' if t > 1 else ''} (ns/pair)", "time", "ns", wall)
         if t == 1:
             add("… CPU time per pair", "time", "ns", cpu)
+    # Not with and without the shim: without a stack and with one.
+    add(f"Python: annotated checkout+checkin 20 Python frames deep (CPU ns/pair), "
+        f"POOLWATCH_STACK_DEPTH=0 → {DEFAULT_STACK_DEPTH}; added = one Python stack capture",
+        "time", "ns", python_capture(r), target=("added ≤ 5 µs", lambda row: row.added() <= 5000))
     wall, cpu = connects(r)
     add("PQconnectdb + PQfinish, unix socket (per connect)", "time", "ms", wall,
         target=("ratio ≥ 0.99", lambda row: row.ratio() >= 0.99))

@@ -15,10 +15,10 @@
 
 /* A leak's stack, innermost first, as the symbolizer gives it. */
 static const pw__frame stack[] = {
-  {"pw_checkout_begin", NULL, 0, "/usr/lib/libpoolwatch.so", 0x1200},
-  {"OrderRepository_load", "src/legacy/orders.c", 88, "/opt/shop/bin/shop", 0x4321},
-  {NULL, NULL, 0, "/usr/lib/x86_64-linux-gnu/libzdb.so.13", 0x777},
-  {"main", "src/main.c", 12, "/opt/shop/bin/shop", 0x1000},
+  {"pw_checkout_begin", NULL, 0, "/usr/lib/libpoolwatch.so", 0x1200, "c", false},
+  {"OrderRepository_load", "src/legacy/orders.c", 88, "/opt/shop/bin/shop", 0x4321, "c", false},
+  {NULL, NULL, 0, "/usr/lib/x86_64-linux-gnu/libzdb.so.13", 0x777, "c", false},
+  {"main", "src/main.c", 12, "/opt/shop/bin/shop", 0x1000, "c", false},
 };
 static const size_t depth = sizeof(stack) / sizeof(stack[0]);
 
@@ -75,7 +75,7 @@ static void test_comments_and_blank_lines(void **state) {
   char *warnings = stderr_capture_end(&capture);
   ASSERT_STR_EQ(warnings, ""); /* comments and blanks are not mistakes */
   ASSERT_TRUE(!pw__suppressions_match(s, stack, depth), "a commented-out rule suppressed the stack");
-  static const pw__frame customer[] = {{"Customer_find", NULL, 0, "/opt/shop/bin/shop", 0}};
+  static const pw__frame customer[] = {{"Customer_find", NULL, 0, "/opt/shop/bin/shop", 0, "c", false}};
   ASSERT_TRUE(pw__suppressions_match(s, customer, 1),
               "a rule followed by a comment and CRLF did not match");
   pw__suppressions_free(s);
