@@ -85,22 +85,51 @@ static bool is_library_frame(const json_t *frame) {
   return false;
 }
 
-long ci_user_frame(const json_t *stack) {
+/* The user's frame in STACK, or -1 when every frame is a library's. */
+static long strict_user_frame(const json_t *stack, long *any_with_file) {
   size_t n = json_array_size(stack);
-  if (n == 0) return -1;
-  long native_with_file = -1, first_left = -1, any_with_file = -1;
+  long native_with_file = -1, first_left = -1;
+  *any_with_file = -1;
   for (size_t i = 0; i < n; i++) {
     const json_t *frame = json_array_get(stack, i);
     bool has_file = report_string(frame, "file") != NULL;
-    if (has_file && any_with_file < 0) any_with_file = (long)i;
+    if (has_file && *any_with_file < 0) *any_with_file = (long)i;
     if (is_library_frame(frame)) continue;
     if (is_interpreted(frame) && has_file) return (long)i;
     if (has_file && native_with_file < 0) native_with_file = (long)i;
     if (first_left < 0) first_left = (long)i;
   }
-  if (native_with_file >= 0) return native_with_file;
-  if (first_left >= 0) return first_left;
+  return native_with_file >= 0 ? native_with_file : first_left;
+}
+
+long ci_user_frame(const json_t *stack) {
+  if (json_array_size(stack) == 0) return -1;
+  long any_with_file;
+  long at = strict_user_frame(stack, &any_with_file);
+  if (at >= 0) return at;
   return any_with_file >= 0 ? any_with_file : 0;
+}
+
+const json_t *ci_group_frame(const json_t *group) {
+  const json_t *stack = json_object_get(group, "stack");
+  long any_with_file;
+  long at = strict_user_frame(stack, &any_with_file);
+  if (at >= 0) return json_array_get(stack, (size_t)at);
+  /* A pool ran dry inside the library: the user's code is where the
+   * connections are held. */
+  const json_t *others[] = {json_object_get(group, "other_stack"), NULL};
+  size_t i;
+  json_t *holder;
+  json_array_foreach(json_object_get(group, "holders"), i, holder) {
+    others[1] = json_object_get(holder, "stack");
+    break;
+  }
+  for (size_t k = 0; k < 2; k++) {
+    long ignored, o = others[k] ? strict_user_frame(others[k], &ignored) : -1;
+    if (o >= 0) return json_array_get(others[k], (size_t)o);
+  }
+  at = ci_user_frame(stack);
+  return at >= 0 ? json_array_get(stack, (size_t)at) : NULL;
 }
 
 const char *ci_relative_path(const char *file, const char *root) {
@@ -129,7 +158,7 @@ void ci_group_fingerprint(const json_t *group, char out[17]) {
   free(signature);
 }
 
-char *ci_frame_brief(const json_t *frame) {
+char *ci_frame_brief(const json_t *frame, bool with_line) {
   const char *function = report_string(frame, "function");
   const char *file = report_string(frame, "file");
   const char *module = report_string(frame, "module");
@@ -137,7 +166,7 @@ char *ci_frame_brief(const json_t *frame) {
   pw__buf b;
   pw__buf_init(&b);
   pw__buf_puts(&b, function ? function : "??");
-  if (file && line > 0)
+  if (file && line > 0 && with_line)
     pw__buf_printf(&b, " (%s:%lld)", base_name(file), line);
   else if (file)
     pw__buf_printf(&b, " (%s)", base_name(file));

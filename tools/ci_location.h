@@ -6,6 +6,7 @@
 #define POOLWATCH_CI_LOCATION_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 /* Index in STACK of the frame to show as the location, or -1 for an empty
@@ -16,6 +17,12 @@
  * left. When every frame is skipped, the first frame with a file (or frame
  * 0) stands in. */
 long ci_user_frame(const json_t *stack);
+
+/* The frame a leak or finding group is located at: the user's frame of
+ * its stack; when that stack is all library frames (a pool exhausted
+ * inside libzdb), the user's frame of its second stack or first holder;
+ * else ci_user_frame's stand-in. NULL for a group without a stack. */
+const json_t *ci_group_frame(const json_t *group);
 
 /* FILE relative to ROOT when it lies under ROOT (ROOT may end in '/'),
  * else FILE itself; NULL ROOT means FILE. Points into FILE. */
@@ -28,8 +35,9 @@ const char *ci_relative_path(const char *file, const char *root);
 void ci_group_fingerprint(const json_t *group, char out[17]);
 
 /* "function (file:line)" of FRAME for one-line messages, with the file's
- * base name; "??" parts where unknown. Returns a string to free. */
-char *ci_frame_brief(const json_t *frame);
+ * base name; "??" parts where unknown; without ":line" unless WITH_LINE.
+ * Returns a string to free. */
+char *ci_frame_brief(const json_t *frame, bool with_line);
 
 /* DIR made absolute and canonical (to free), for --source-root; NULL after
  * saying why when it is not a directory. */

@@ -178,6 +178,12 @@ static int parse_args(int argc, char **argv, run_args *args) {
         (taken = cli_option_value(argc, argv, &i, "run", "--junit", &args->junit)) ||
         (taken = cli_option_value(argc, argv, &i, "run", "--source-root", &args->source_root))) {
       if (taken < 0) return EXIT_TROUBLE;
+      const char *flag = arg;
+      const char *given = strcmp(flag, "--sarif") == 0 || strncmp(flag, "--sarif=", 8) == 0 ? args->sarif
+                          : strcmp(flag, "--junit") == 0 || strncmp(flag, "--junit=", 8) == 0 ? args->junit
+                                                                                              : args->source_root;
+      if (!*given)
+        return cli_usage_error("run", "%.*s needs a non-empty value", (int)strcspn(flag, "="), flag);
       if (strcmp(arg, "--source-root") == 0 || strncmp(arg, "--source-root=", 14) == 0)
         args->root_from_env = false;
       continue;

@@ -36,7 +36,7 @@ static void short_stack(pw__buf *message, const json_t *stack) {
       pw__buf_printf(message, "\n  ... %zu more frames", n - i);
       break;
     }
-    char *brief = ci_frame_brief(frame);
+    char *brief = ci_frame_brief(frame, true);
     pw__buf_printf(message, "\n  #%zu %s", i, brief ? brief : "??");
     free(brief);
   }
@@ -48,8 +48,7 @@ static void annotation(pw__buf *line, const json_t *g, bool leak, const char *ro
   const char *detail = report_string(g, "detail");
   long long count = report_int(g, "count", 0);
   const json_t *stack = json_object_get(g, "stack");
-  long at = ci_user_frame(stack);
-  const json_t *frame = at >= 0 ? json_array_get(stack, (size_t)at) : NULL;
+  const json_t *frame = ci_group_frame(g);
   const char *file = frame ? report_string(frame, "file") : NULL;
   long long lineno = frame ? report_int(frame, "line", 0) : 0;
   bool checkout = kind && strcmp(kind, "checkout") == 0;

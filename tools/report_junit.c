@@ -104,15 +104,16 @@ static void process_case(FILE *out, const json_t *p) {
   fputs("</system-out>\n    </testcase>\n", out);
 }
 
-/* A group's test case is named for its kind, pool and place in the user's
- * code, with its fingerprint so that names are unique and stay the same
- * from run to run (dashboards follow a test by its name). */
+/* A group's test case is named for its kind, pool and the function and
+ * file of the user's code, with its fingerprint, so that names are unique
+ * and stay the same from run to run and across edits that move lines
+ * (dashboards follow a test by its name). */
 static void group_case(FILE *out, const json_t *g, bool leak, bool suppressed) {
   const char *kind = report_string(g, "kind");
   const char *pool = report_string(g, "pool");
   const json_t *stack = json_object_get(g, "stack");
-  long at = ci_user_frame(stack);
-  char *where = at >= 0 ? ci_frame_brief(json_array_get(stack, (size_t)at)) : NULL;
+  const json_t *frame = ci_group_frame(g);
+  char *where = frame ? ci_frame_brief(frame, false) : NULL;
   char fingerprint[17];
   ci_group_fingerprint(g, fingerprint);
   const ci_rule *rule = ci_rule_for(kind, leak);

@@ -180,7 +180,7 @@ static char *leak_message(const json_t *g, const json_t *at) {
   json_t *age = json_object_get(g, "oldest_age_s");
   if (json_is_number(age)) pw__buf_printf(&b, " (oldest %.3g s)", json_number_value(age));
   append_pids(&b, json_object_get(g, "pids"));
-  char *where = at ? ci_frame_brief(at) : NULL;
+  char *where = at ? ci_frame_brief(at, true) : NULL;
   if (where) pw__buf_printf(&b, ", %s at %s", checkout ? "checked out" : "opened", where);
   free(where);
   pw__buf_puts(&b, ".");
@@ -198,7 +198,7 @@ static char *finding_message(const json_t *g, const json_t *at) {
                  count == 1 ? "" : "s");
   append_pids(&b, json_object_get(g, "pids"));
   if (detail && *detail) pw__buf_printf(&b, ": %s", detail);
-  char *where = at ? ci_frame_brief(at) : NULL;
+  char *where = at ? ci_frame_brief(at, true) : NULL;
   if (where) pw__buf_printf(&b, ", at %s", where);
   free(where);
   pw__buf_puts(&b, ".");
@@ -215,8 +215,7 @@ static json_t *result_object(json_t *rules, const json_t *g, bool leak, bool sup
                              const char *root) {
   const char *kind = report_string(g, "kind");
   const json_t *stack = json_object_get(g, "stack");
-  long at = ci_user_frame(stack);
-  const json_t *frame = at >= 0 ? json_array_get(stack, (size_t)at) : NULL;
+  const json_t *frame = ci_group_frame(g);
   char *message = leak ? leak_message(g, frame) : finding_message(g, frame);
   size_t index = rule_index(rules, kind, leak);
   char fingerprint[17];
