@@ -86,14 +86,12 @@ static bool is_library_frame(const json_t *frame) {
 }
 
 /* The user's frame in STACK, or -1 when every frame is a library's. */
-static long strict_user_frame(const json_t *stack, long *any_with_file) {
+static long strict_user_frame(const json_t *stack) {
   size_t n = json_array_size(stack);
   long native_with_file = -1, first_left = -1;
-  *any_with_file = -1;
   for (size_t i = 0; i < n; i++) {
     const json_t *frame = json_array_get(stack, i);
     bool has_file = report_string(frame, "file") != NULL;
-    if (has_file && *any_with_file < 0) *any_with_file = (long)i;
     if (is_library_frame(frame)) continue;
     if (is_interpreted(frame) && has_file) return (long)i;
     if (has_file && native_with_file < 0) native_with_file = (long)i;
@@ -102,18 +100,18 @@ static long strict_user_frame(const json_t *stack, long *any_with_file) {
   return native_with_file >= 0 ? native_with_file : first_left;
 }
 
+/* With no frame of the user's, the innermost frame stands in: a library's
+ * file such as python3's "../Objects/typeobject.c" would send the reader
+ * to a line that is not theirs (psycopg2's leaks, before Python frames). */
 long ci_user_frame(const json_t *stack) {
   if (json_array_size(stack) == 0) return -1;
-  long any_with_file;
-  long at = strict_user_frame(stack, &any_with_file);
-  if (at >= 0) return at;
-  return any_with_file >= 0 ? any_with_file : 0;
+  long at = strict_user_frame(stack);
+  return at >= 0 ? at : 0;
 }
 
 const json_t *ci_group_frame(const json_t *group) {
   const json_t *stack = json_object_get(group, "stack");
-  long any_with_file;
-  long at = strict_user_frame(stack, &any_with_file);
+  long at = strict_user_frame(stack);
   if (at >= 0) return json_array_get(stack, (size_t)at);
   /* A pool ran dry inside the library: the user's code is where the
    * connections are held. */
@@ -125,7 +123,7 @@ const json_t *ci_group_frame(const json_t *group) {
     break;
   }
   for (size_t k = 0; k < 2; k++) {
-    long ignored, o = others[k] ? strict_user_frame(others[k], &ignored) : -1;
+    long o = others[k] ? strict_user_frame(others[k]) : -1;
     if (o >= 0) return json_array_get(others[k], (size_t)o);
   }
   at = ci_user_frame(stack);

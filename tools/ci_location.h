@@ -14,8 +14,7 @@
  * interpreters, drivers and pool libraries are skipped; of the rest, the
  * first interpreted frame (language python, ruby, perl or php) with a file
  * wins, then the first native frame with a file, then the first frame
- * left. When every frame is skipped, the first frame with a file (or frame
- * 0) stands in. */
+ * left. When every frame is skipped, frame 0 stands in. */
 long ci_user_frame(const json_t *stack);
 
 /* The frame a leak or finding group is located at: the user's frame of

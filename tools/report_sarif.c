@@ -212,7 +212,7 @@ static const char *other_label(const char *kind) {
 }
 
 static json_t *result_object(json_t *rules, const json_t *g, bool leak, bool suppressed,
-                             const char *root) {
+                             const char *root, const char *program) {
   const char *kind = report_string(g, "kind");
   const json_t *stack = json_object_get(g, "stack");
   const json_t *frame = ci_group_frame(g);
@@ -229,8 +229,15 @@ static json_t *result_object(json_t *rules, const json_t *g, bool leak, bool sup
   free(message);
   if (!r) return NULL;
   json_t *locations = json_array();
-  json_array_append_new(locations, frame ? frame_location(frame, root, NULL)
-                                         : json_pack("{s:{s:s}}", "message", "text", "no stack"));
+  if (frame) {
+    json_array_append_new(locations, frame_location(frame, root, NULL));
+  } else {
+    /* A finding without a stack (pool_not_closed: found at exit) belongs
+     * to the program; code scanning needs a file for every result. */
+    json_t *stand_in = json_pack("{s:s}", "module", program ? program : "unknown");
+    json_array_append_new(locations, frame_location(stand_in, root, "no stack: the program"));
+    json_decref(stand_in);
+  }
   json_object_set_new(r, "locations", locations);
 
   json_t *flows = json_array(), *stacks = json_array(), *related = json_array();
@@ -286,6 +293,17 @@ static json_t *result_object(json_t *rules, const json_t *g, bool leak, bool sup
   return r;
 }
 
+/* The program of the group's first process. */
+static const char *program_of(const json_t *merged, const json_t *pids) {
+  json_t *pid = json_array_get(pids, 0);
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(merged, "processes"), i, p) {
+    if (pid && json_equal(json_object_get(p, "pid"), pid)) return report_string(p, "program");
+  }
+  return NULL;
+}
+
 static json_t *sarif_document(const json_t *merged, const char *root) {
   json_t *rules = json_array();
   for (size_t i = 0; i < ci_rule_count; i++)
@@ -299,7 +317,8 @@ static json_t *sarif_document(const json_t *merged, const char *root) {
     size_t i;
     json_t *g;
     json_array_foreach(json_object_get(merged, lists[l].key), i, g) {
-      json_t *r = result_object(rules, g, lists[l].leak, lists[l].suppressed, root);
+      json_t *r = result_object(rules, g, lists[l].leak, lists[l].suppressed, root,
+                                program_of(merged, json_object_get(g, "pids")));
       if (r) json_array_append_new(results, r);
     }
   }
