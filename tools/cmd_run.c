@@ -15,10 +15,8 @@
 #include "cli.h"
 #include "library_path.h"
 #include "common/options.h"
-#include "ci_location.h"
-#include "report_ci.h"
 #include "report_load.h"
-#include "report_merge.h"
+#include "run_ci.h"
 #include "report_text.h"
 
 /* Per-process lines in the summary; the rest are in the files. */
@@ -29,26 +27,8 @@ typedef struct run_args {
   long exitcode;          /* -1: the program's own status */
   const char *output_dir; /* NULL: a new temporary directory */
   char **program;         /* PROGRAM ARGS..., NULL-terminated */
-  const char *sarif;      /* --sarif FILE */
-  const char *junit;      /* --junit FILE */
-  bool github;            /* --github, or GITHUB_ACTIONS=true */
-  const char *source_root;
-  bool root_from_env;     /* source_root is $GITHUB_WORKSPACE */
+  run_ci_args ci;          /* --sarif, --junit, --github, --source-root */
 } run_args;
-
-/* The CI outputs' flags, which set no variable of the library. */
-static const struct {
-  const char *usage, *description, *default_text;
-} ci_flags[] = {
-    {"--sarif FILE", "write every process's leaks and findings as SARIF 2.1.0 (code scanning)",
-     "none"},
-    {"--junit FILE", "write them as JUnit XML (a test case per process, leak group, finding)",
-     "none"},
-    {"--github", "print them as GitHub Actions annotations (::error, ::warning) on stderr",
-     "on when GITHUB_ACTIONS=true"},
-    {"--source-root DIR", "write files under DIR relative to it in SARIF and annotations",
-     "$GITHUB_WORKSPACE when GITHUB_ACTIONS=true, else none"},
-};
 
 static void print_run_help(FILE *out) {
   fputs("Usage: poolwatch run [OPTIONS] [--] PROGRAM [ARGS...]\n"
@@ -78,9 +58,7 @@ static void print_run_help(FILE *out) {
     fprintf(out, "  %-24s [%s]\n        %s\n        default: %s\n", usage, opt->name,
             opt->description, default_text);
   }
-  for (size_t i = 0; i < sizeof(ci_flags) / sizeof(ci_flags[0]); i++)
-    fprintf(out, "  %s\n        %s\n        default: %s\n", ci_flags[i].usage,
-            ci_flags[i].description, ci_flags[i].default_text);
+  run_ci_print_help(out);
   fputs("  -h, --help\n"
         "        show this help\n"
         "\n"
@@ -143,17 +121,7 @@ static int parse_args(int argc, char **argv, run_args *args) {
   }
   env = getenv("POOLWATCH_OUTPUT_DIR");
   if (env && *env) args->output_dir = env;
-  /* On GitHub Actions the annotations come by themselves, with paths
-   * relative to the checkout, as GitHub needs them to find the line. */
-  env = getenv("GITHUB_ACTIONS");
-  if (env && strcmp(env, "true") == 0) {
-    args->github = true;
-    env = getenv("GITHUB_WORKSPACE");
-    if (env && *env) {
-      args->source_root = env;
-      args->root_from_env = true;
-    }
-  }
+  run_ci_defaults(&args->ci);
 
   int i = 1;
   for (; i < argc; i++) {
@@ -170,22 +138,8 @@ static int parse_args(int argc, char **argv, run_args *args) {
     size_t opt_index = 0;
     const char *value = NULL;
     int taken = 0;
-    if (strcmp(arg, "--github") == 0) {
-      args->github = true;
-      continue;
-    }
-    if ((taken = cli_option_value(argc, argv, &i, "run", "--sarif", &args->sarif)) ||
-        (taken = cli_option_value(argc, argv, &i, "run", "--junit", &args->junit)) ||
-        (taken = cli_option_value(argc, argv, &i, "run", "--source-root", &args->source_root))) {
+    if ((taken = run_ci_option(argc, argv, &i, &args->ci))) {
       if (taken < 0) return EXIT_TROUBLE;
-      const char *flag = arg;
-      const char *given = strcmp(flag, "--sarif") == 0 || strncmp(flag, "--sarif=", 8) == 0 ? args->sarif
-                          : strcmp(flag, "--junit") == 0 || strncmp(flag, "--junit=", 8) == 0 ? args->junit
-                                                                                              : args->source_root;
-      if (!*given)
-        return cli_usage_error("run", "%.*s needs a non-empty value", (int)strcspn(flag, "="), flag);
-      if (strcmp(arg, "--source-root") == 0 || strncmp(arg, "--source-root=", 14) == 0)
-        args->root_from_env = false;
       continue;
     }
     for (; opt_index < pw__option_count; opt_index++) {
@@ -496,47 +450,6 @@ static void print_summary(const report_totals *t, const report_set *set, const c
   fprintf(stderr, "poolwatch: reports in %s (merge them with: poolwatch report %s)\n", dir, dir);
 }
 
-/* Writes the merged report to PATH with WRITE; false after saying why. */
-static bool write_ci_file(const char *path, const char *what, const json_t *merged, const char *root,
-                          bool (*write)(FILE *, const json_t *, const char *)) {
-  errno = 0;
-  FILE *f = fopen(path, "we");
-  bool ok = f && write(f, merged, root);
-  if (f && fclose(f) != 0) ok = false;
-  if (!ok) cli_error("cannot write the %s file %s: %s", what, path, strerror(errno ? errno : EIO));
-  return ok;
-}
-
-static bool junit_writer(FILE *out, const json_t *merged, const char *root) {
-  (void)root;
-  return report_write_junit(out, merged);
-}
-
-/* The CI outputs of this run's reports, and the SUMMARY line that ends
- * the summary; false when a file could not be written. */
-static bool write_ci_outputs(const run_args *args, const report_set *set) {
-  json_t *merged = report_merged_document(set, NULL, NULL);
-  if (!merged) {
-    cli_error("out of memory");
-    return false;
-  }
-  char *root = NULL;
-  bool ok = true;
-  /* A $GITHUB_WORKSPACE that is no directory only costs relative paths. */
-  if (args->source_root && !(root = ci_source_root(args->source_root)) && !args->root_from_env)
-    ok = false;
-  if (ok && args->github) {
-    fflush(stderr);
-    report_write_github(stderr, merged, root);
-  }
-  if (ok && args->sarif) ok = write_ci_file(args->sarif, "SARIF", merged, root, report_write_sarif);
-  if (ok && args->junit) ok = write_ci_file(args->junit, "JUnit", merged, root, junit_writer);
-  ci_print_summary_line(stderr, merged);
-  free(root);
-  json_decref(merged);
-  return ok;
-}
-
 int cmd_run(int argc, char **argv) {
   run_args args;
   int status = parse_args(argc, argv, &args);
@@ -581,7 +494,7 @@ int cmd_run(int argc, char **argv) {
     status = EXIT_TROUBLE;
   } else {
     print_summary(&totals, &set, dir);
-    bool written = write_ci_outputs(&args, &set);
+    bool written = run_ci_write(&args.ci, &set);
     if (!written) {
       status = EXIT_TROUBLE;
     } else if (unreadable) {

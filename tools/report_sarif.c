@@ -322,10 +322,8 @@ static json_t *sarif_document(const json_t *merged, const char *root) {
       if (r) json_array_append_new(results, r);
     }
   }
-  const char *version = report_string(merged, "version");
   json_t *driver = json_pack("{s:s, s:s, s:s, s:o}", "name", "poolwatch", "version", POOLWATCH_VERSION,
                              "semanticVersion", POOLWATCH_VERSION, "rules", rules);
-  (void)version;
   json_t *run = json_pack("{s:{s:o}, s:o, s:[{s:b}]}", "tool", "driver", driver, "results", results,
                           "invocations", "executionSuccessful", 1);
   if (run && root && *root) {
