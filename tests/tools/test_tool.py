@@ -284,7 +284,7 @@ def test_report_json_reads_back():
             f.write(out)
         again, _ = poolwatch("report", "--format", "json", merged)
         a, b = json.loads(out), json.loads(again)
-        for key in ("summary", "leaks", "findings", "pools", "processes"):
+        for key in ("summary", "leaks", "findings", "pools", "processes", "suppressed_leaks"):
             check_eq(b[key], a[key], "merged report read back: " + key)
         # Merging it with another report adds that one.
         more, _ = poolwatch("report", "--format", "json", merged, fixture("clean.json"))
