@@ -135,10 +135,22 @@ void pw__report_summary_line(const pw__report *r, pw__buf *out) {
                    r->suppressed);
 }
 
+/* The last line of every text report, in one fixed form that log scrapers
+ * match, as they match LeakSanitizer's "SUMMARY: AddressSanitizer: ...";
+ * `poolwatch report` ends with the same line for merged reports. */
+static void scrape_line(const pw__report *r, pw__buf *out) {
+  pw__buf_printf(out,
+                 "SUMMARY: poolwatch: %zu leaked connections, %zu leaked checkouts in %zu groups, "
+                 "%zu findings (%zu suppressed)\n",
+                 r->leaked_connections, r->leaked_checkouts, r->leak_groups, r->findings,
+                 r->suppressed);
+}
+
 void pw__report_text(const pw__report *r, pw__buf *out) {
   bool clean = r->leaked_connections + r->leaked_checkouts == 0;
   if (clean && r->findings == 0 && r->suppressed == 0) {
     pw__report_summary_line(r, out);
+    scrape_line(r, out);
     return;
   }
   for (size_t i = 0; i < r->group_count; i++) {
@@ -152,4 +164,5 @@ void pw__report_text(const pw__report *r, pw__buf *out) {
   for (size_t i = 0; i < r->pool_count; i++) pool_text(&r->pools[i], out);
   call_sites_text(r, out);
   pw__report_summary_line(r, out);
+  scrape_line(r, out);
 }
