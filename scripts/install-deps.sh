@@ -8,6 +8,10 @@ packages="libpq-dev libunwind-dev uthash-dev libcmocka-dev libzdb-dev libdw-dev 
   libpython3.11-dev g++ libpqxx-dev postgresql postgresql-client cmake gcc pkg-config make
   libxml2-utils"
 
+# npm installs the SARIF validator the CI-format tests use; machines with
+# Node.js from elsewhere already have it.
+command -v npm >/dev/null 2>&1 || packages="$packages npm"
+
 missing=
 for p in $packages; do
   # dpkg -s succeeds for removed-but-configured packages too; ask for the state.
