@@ -8,7 +8,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
-#include "common/options.h"
+#include "common/limits.h"
 #include "common/spinlock.h"
 #include "core/stack_cache.h"
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "hooks/lifecycle.h"
+#include "core/config.h"
 #include "common/log.h"
 #include "report/report.h"
 

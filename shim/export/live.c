@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "hooks/lifecycle.h"
+#include "core/config.h"
 #include "core/registry.h"
 #include "report/report.h"
 #include "report/symbolize.h"

@@ -12,7 +12,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
-#include "hooks/lifecycle.h"
+#include "core/config.h"
 #include "export/live.h"
 #include "common/log.h"
 #include "common/output.h"

@@ -1,35 +1,27 @@
+/* Start-up, fork and exit of the preloaded library, and its per-thread state. */
 #include "hooks/lifecycle.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "common/buf.h"
-#include "common/clock.h"
-#include "common/dashboard.h"
-#include "export/event_log.h"
-#include "export/monitor.h"
-#include "common/log.h"
-#include "common/output.h"
 #include "core/pool.h"
 #include "core/registry.h"
-#include "report/report.h"
+#include "export/event_log.h"
+#include "export/monitor.h"
+#include "hooks/guard.h"
 #include "hooks/resolve.h"
-#include "report/suppress.h"
+#include "report/at_exit.h"
 
-pw__options pw__config = {.exitcode = -1, .pool_size = -1, .stack_depth = 32, .interval = 5.0};
+__thread pw__thread_state pw__thread __attribute__((tls_model("initial-exec")));
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static double started_at;
 
 static void read_configuration(void) {
   int saved = errno;
-  pw__options_load(&pw__config, secure_getenv);
-  pw__pool_set_libpq_size(pw__config.pool_size);
+  pw__config_load(secure_getenv);
   pw__event_log_start();
   errno = saved;
 }
@@ -59,13 +51,14 @@ static void after_fork_child(void) {
   pw__stack_atfork_child();
   pw__pool_reset_all();
   pw__monitor_forget();
+  pw__report_final_forget();
   atomic_store(&pw__ready, false); /* the child starts its own monitor */
-  started_at = (double)pw__wall_ns() / 1e9;
+  pw__process_mark_start();
 }
 
 __attribute__((constructor)) static void on_load(void) {
   int saved = errno;
-  started_at = (double)pw__wall_ns() / 1e9;
+  pw__process_mark_start();
   uintptr_t begin, end;
   if (pw__text_range((const void *)&on_load, &begin, &end)) pw__stack_set_own_range(begin, end);
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
@@ -74,63 +67,17 @@ __attribute__((constructor)) static void on_load(void) {
 
 /* ---- exit --------------------------------------------------------------- */
 
-static void write_files(const pw__report *r, const pw__buf *text, const pw__buf *json) {
-  const char *dir = pw__config.output_dir;
-  char name[64];
-  snprintf(name, sizeof(name), "poolwatch-%d.json", r->pid);
-  pw__write_file(dir, name, json->data, json->len);
-  snprintf(name, sizeof(name), "poolwatch-%d.txt", r->pid);
-  pw__write_file(dir, name, text->data, text->len);
-
-  const char *names[64];
-  size_t n = 0;
-  for (size_t i = 0; i < r->pool_count && n < 64; i++) names[n++] = r->pools[i].pool->name;
-  pw__buf dashboard;
-  pw__buf_init(&dashboard);
-  pw__dashboard_simple(&dashboard, names, n);
-  snprintf(name, sizeof(name), "poolwatch-%d.dashboard.json", r->pid);
-  if (!dashboard.failed) pw__write_file(dir, name, dashboard.data, dashboard.len);
-  pw__buf_free(&dashboard);
-}
-
 /* Destructors of a preloaded library run from exit() after the program's
  * atexit handlers and its own destructors, so pools the program tears
  * down at exit are closed by the time this looks. */
 __attribute__((destructor)) static void on_exit_report(void) {
   if (!pw__registry_used()) return; /* never used libpq: stay silent */
-  int saved = errno;
   pw__init();
   pw__monitor_stop();
-  pw__suppressions *suppressions =
-      pw__config.suppressions ? pw__suppressions_load(pw__config.suppressions) : NULL;
-  pw__report r;
-  if (!pw__report_build(&r, suppressions, started_at)) {
-    pw__warn_once("report-memory", "out of memory; no report written");
-    pw__suppressions_free(suppressions);
-    errno = saved;
-    return;
-  }
-  pw__buf text, json;
-  pw__buf_init(&text);
-  pw__buf_init(&json);
-  pw__report_text(&r, &text);
-  pw__report_json(&r, &json);
-  if (!pw__config.quiet && !text.failed) pw__write_all(STDERR_FILENO, text.data, text.len);
-  if (pw__config.output_dir && !json.failed && !text.failed) write_files(&r, &text, &json);
-  bool leaks = r.leaked_connections + r.leaked_checkouts > 0;
-  pw__buf_free(&text);
-  pw__buf_free(&json);
-  pw__report_free(&r);
-  pw__suppressions_free(suppressions);
-  errno = saved;
+  bool leaks = pw__report_final("exit");
   if (leaks && pw__config.exitcode >= 0) {
     /* The program's buffered output must not be lost to _exit. */
     fflush(NULL);
     _exit((int)pw__config.exitcode);
   }
 }
-
-/* ---- per-thread state ---------------------------------------------------- */
-
-#include "hooks/guard.h"
-__thread pw__thread_state pw__thread __attribute__((tls_model("initial-exec")));

@@ -1,19 +1,16 @@
-/* Start-up, fork and exit: when poolwatch reads its configuration, what a
- * forked child keeps, and the report written when the process ends. */
+/* Start-up, fork and exit: when poolwatch reads its configuration (see
+ * core/config.h), what a forked child keeps, and the final report
+ * (report/at_exit.h) when the process ends. */
 #ifndef POOLWATCH_LIFECYCLE_H
 #define POOLWATCH_LIFECYCLE_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "common/options.h"
+#include "core/config.h"
 #include "core/stack.h"
 
 #define PW__EXPORT __attribute__((visibility("default")))
-
-/* Read once, on the first hooked call (not at load: a process that never
- * uses libpq must not even see a warning about a bad option). */
-extern pw__options pw__config;
 
 /* Reads the configuration and starts what it asks for, on the first call
  * (and again in a forked child); one load afterwards, since every hook

@@ -59,6 +59,7 @@ typedef struct pw__report {
   pw__call_site call_sites[PW__CALL_SITES_SHOWN]; /* most connection-seconds first */
   size_t call_site_count;
   size_t leaked_connections, leaked_checkouts, suppressed, findings, leak_groups;
+  const char *reason;             /* "exit" or "exec" for a final report, else NULL */
   int pid, ppid;
   double started_at, ended_at;   /* seconds since the epoch */
 } pw__report;
