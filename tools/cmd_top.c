@@ -17,7 +17,8 @@
 #include "cli.h"
 #include "cmd_top.h"
 #include "common/dashboard.h"
-#include "export/live.h"
+#include "common/format.h"
+#include "common/paths.h"
 #include "common/options.h"
 #include "report_load.h"
 
@@ -56,7 +57,7 @@ static bool process_exists(pid_t pid) { return kill(pid, 0) == 0 || errno == EPE
 /* PID's live state, or NULL with the reason in WHY. */
 static json_t *read_live(pid_t pid, char *why, size_t size) {
   char path[128];
-  snprintf(path, sizeof(path), "%s/poolwatch-%d.live.json", PW__LIVE_DIR, (int)pid);
+  snprintf(path, sizeof(path), "%s/" PW__LIVE_FILE, PW__LIVE_DIR, (int)pid);
   json_t *state = NULL;
   struct stat st;
   json_error_t error;
@@ -96,22 +97,6 @@ static json_t *read_live(pid_t pid, char *why, size_t size) {
   return NULL;
 }
 
-/* "850us", "12.3ms", "4.2s", "3m05s", "2h01m". */
-static const char *duration_text(double s, char *text, size_t size) {
-  if (s < 1e-3)
-    snprintf(text, size, "%.0fus", s * 1e6);
-  else if (s < 0.1)
-    snprintf(text, size, "%.3gms", s * 1e3);
-  else if (s < 1)
-    snprintf(text, size, "%.0fms", s * 1e3);
-  else if (s < 60)
-    snprintf(text, size, "%.3gs", s);
-  else if (s < 3600)
-    snprintf(text, size, "%dm%02ds", (int)s / 60, (int)s % 60);
-  else
-    snprintf(text, size, "%dh%02dm", (int)s / 3600, (int)s / 60 % 60);
-  return text;
-}
 
 /* What a pool's connection counts are drawn against: its maximum, else its
  * configured size, else the most it has had open. */
@@ -159,9 +144,9 @@ static void metric_line(pw__buf *out, const json_t *pool, const char *metric, co
     /* The metric is the mean; the distribution says how bad the tail is. */
     const json_t *wait = json_object_get(pool, "wait_time");
     pw__buf_printf(out, "%8s mean  p95 %s  max %s  over %lld checkouts\n",
-                   duration_text(json_number_value(value), a, sizeof(a)),
-                   duration_text(json_number_value(json_object_get(wait, "p95")), b, sizeof(b)),
-                   duration_text(json_number_value(json_object_get(wait, "max")), c, sizeof(c)),
+                   pw__format_age(json_number_value(value), a, sizeof(a)),
+                   pw__format_age(json_number_value(json_object_get(wait, "p95")), b, sizeof(b)),
+                   pw__format_age(json_number_value(json_object_get(wait, "max")), c, sizeof(c)),
                    report_int(wait, "count", 0));
     return;
   }
@@ -216,14 +201,16 @@ static void pool_section(pw__buf *out, const json_t *pool, const json_t *panels,
   }
 }
 
+/* The live state names each frame by its function only. */
 static void frames_text(pw__buf *out, const json_t *frames, size_t shown) {
-  size_t i;
+  pw__frame named[8] = {{0}};
+  size_t i, n = 0;
   json_t *frame;
   json_array_foreach(frames, i, frame) {
-    if (i == shown) break;
-    pw__buf_printf(out, "%s%s", i ? " < " : "", json_string_value(frame));
+    if (n == sizeof(named) / sizeof(named[0])) break;
+    named[n++].function = json_string_value(frame);
   }
-  if (json_array_size(frames) == 0) pw__buf_puts(out, "??");
+  pw__format_call_chain(out, named, n, shown);
 }
 
 /* One of the two tables under the pools: the oldest live checkouts, and
@@ -259,7 +246,7 @@ static void rows_section(pw__buf *out, const row_table *table, const json_t *row
     const char *pool = report_string(row, "pool");
     double seconds = json_number_value(json_object_get(row, table->seconds_key));
     pw__buf_printf(out, "  %8s  %-12s %8lld  ",
-                   duration_text(seconds, seconds_text, sizeof(seconds_text)), pool ? pool : "-",
+                   pw__format_age(seconds, seconds_text, sizeof(seconds_text)), pool ? pool : "-",
                    report_int(row, table->count_key, 0));
     frames_text(out, json_object_get(row, "frames"), table->frames_shown);
     pw__buf_puts(out, "\n");
@@ -287,13 +274,13 @@ static void render(pw__buf *out, const json_t *state, const json_t *panels, cons
   const char *updated = report_string(state, "updated_at");
   pw__buf_printf(out, "poolwatch top: process %lld, updated %s, every %s",
                  report_int(state, "pid", 0), updated ? updated : "?",
-                 duration_text(json_number_value(json_object_get(state, "interval")), every,
+                 pw__format_age(json_number_value(json_object_get(state, "interval")), every,
                                sizeof(every)));
   double threshold = json_number_value(json_object_get(state, "threshold"));
   char limit[32];
   if (threshold > 0)
     pw__buf_printf(out, ", held-too-long threshold %s",
-                   duration_text(threshold, limit, sizeof(limit)));
+                   pw__format_age(threshold, limit, sizeof(limit)));
   pw__buf_puts(out, "\n");
   size_t i;
   json_t *pool;

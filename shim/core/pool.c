@@ -14,6 +14,11 @@ static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 pw__pool *pw__pool_libpq(void) { return &libpq_pool; }
 pw__pool *pw__pool_first(void) { return atomic_load(&pools_head); }
 
+bool pw__pool_has_events(const pw__pool *p) {
+  return atomic_load(&p->used) &&
+         (p->connects || p->checkouts || p->failed_checkouts || p->size);
+}
+
 const char *pw__pool_kind_name(pw__pool_kind kind) {
   switch (kind) {
     case PW__POOL_LIBPQ: return "libpq";

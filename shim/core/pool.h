@@ -56,6 +56,9 @@ pw__pool *pw__pool_find_existing(const void *key);
 void pw__pool_retire(pw__pool *pool);
 /* First pool in creation order; walk with ->next. */
 pw__pool *pw__pool_first(void);
+/* Used, and some of its events stayed with it: a pool whose every
+ * connection was adopted by an annotated pool has nothing to say. */
+bool pw__pool_has_events(const pw__pool *p);
 const char *pw__pool_kind_name(pw__pool_kind kind);
 
 void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m);

@@ -87,8 +87,6 @@ static void emit(const char *what, pw__pool *pool, const void *id, const pw__sta
 
 /* ---- findings ---------------------------------------------------- */
 
-static pw__holder *collect_holders(pw__pool *pool, size_t *count);
-
 static void finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *stack,
                         const pw__stack *other, const char *detail, bool want_holders) {
   mark_used(pool);
@@ -100,7 +98,7 @@ static void finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *
       .first_wall_ns = pw__wall_ns(),
     };
     if (detail) snprintf(f.detail, sizeof(f.detail), "%s", detail);
-    if (want_holders) f.holders = collect_holders(pool, &f.holder_count);
+    if (want_holders) f.holders = pw__pool_holders(pool, &f.holder_count);
     pw__findings_insert(&f);
   }
   emit(pw__finding_kind_name(kind), pool, NULL, stack, -1, detail);
@@ -518,32 +516,44 @@ void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
   emit("pool_stop", pool, pool->key, stack, -1, NULL);
 }
 
-static pw__holder *collect_holders(pw__pool *pool, size_t *count) {
-  size_t cap = 16, n = 0;
-  pw__holder *holders = malloc(cap * sizeof(*holders));
-  if (!holders) return NULL;
-  for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__checkout_table *t = &shards[i].checkouts;
-    pw__spin_lock(&shards[i].lock);
-    for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c)) {
-      if (c->pool != pool || c->inherited) continue;
-      size_t j = 0;
-      while (j < n && holders[j].stack != c->stack) j++;
-      if (j == n) {
-        if (n == cap) {
-          pw__holder *grown = realloc(holders, cap * 2 * sizeof(*grown));
-          if (!grown) continue;
-          holders = grown;
-          cap *= 2;
-        }
-        holders[n++] = (pw__holder){c->stack, 0};
-      }
-      holders[j].count++;
+typedef struct holder_set {
+  pw__holder *holders;
+  size_t count, cap;
+} holder_set;
+
+static void add_holder(holder_set *set, const pw__stack *stack) {
+  size_t j = 0;
+  while (j < set->count && set->holders[j].stack != stack) j++;
+  if (j == set->count) {
+    if (set->count == set->cap) {
+      pw__holder *grown = realloc(set->holders, set->cap * 2 * sizeof(*grown));
+      if (!grown) return;
+      set->holders = grown;
+      set->cap *= 2;
     }
-    pw__spin_unlock(&shards[i].lock);
+    set->holders[set->count++] = (pw__holder){stack, 0};
   }
-  *count = n;
-  return holders;
+  set->holders[j].count++;
+}
+
+pw__holder *pw__pool_holders(pw__pool *pool, size_t *count) {
+  holder_set set = {.cap = 16};
+  *count = 0;
+  if (!(set.holders = malloc(set.cap * sizeof(*set.holders)))) return NULL;
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    shard *sh = &shards[i];
+    pw__spin_lock(&sh->lock);
+    for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c;
+         c = pw__checkout_table_next(&sh->checkouts, c))
+      if (c->pool == pool && !c->inherited) add_holder(&set, c->stack);
+    /* The libpq pool has no checkouts: its open connections are held. */
+    if (pool->kind == PW__POOL_LIBPQ)
+      for (conn_entry *e = sh->conns; e; e = e->hh.next)
+        if (e->r.pool == pool && !e->r.inherited) add_holder(&set, e->r.stack);
+    pw__spin_unlock(&sh->lock);
+  }
+  *count = set.count;
+  return set.holders;
 }
 
 /* ---- snapshots ------------------------------------------------------ */

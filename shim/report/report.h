@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "common/format.h"
 #include "core/pool.h"
 #include "core/registry.h"
 #include "report/suppress.h"
@@ -78,13 +79,8 @@ void pw__pool_report_fill(pw__pool_report *pr, pw__pool *pool);
 void pw__report_pool_json(pw__buf *out, const pw__pool_report *p);
 
 void pw__report_text(const pw__report *r, pw__buf *out);
-/* COUNT symbolized frames, one a line: "#0 function file:line (module+0xoffset)". */
-void pw__frames_text(pw__buf *out, const pw__frame *frames, size_t count, const char *indent);
 void pw__report_json(const pw__report *r, pw__buf *out);
 /* One line: how a clean process ended. */
 void pw__report_summary_line(const pw__report *r, pw__buf *out);
-
-/* RFC 3339 UTC with milliseconds. */
-void pw__format_time(double seconds, char *out, size_t cap);
 
 #endif
