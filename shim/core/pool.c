@@ -99,13 +99,9 @@ void pw__pool_reset_all(void) {
     atomic_store(&p->checked_out, 0);
     atomic_store(&p->peak_size, 0);
     atomic_store(&p->peak_checked_out, 0);
-    atomic_store(&p->connects, 0);
-    atomic_store(&p->failed_connects, 0);
-    atomic_store(&p->closes, 0);
-    atomic_store(&p->reconnects, 0);
-    atomic_store(&p->checkouts, 0);
-    atomic_store(&p->failed_checkouts, 0);
-    atomic_store(&p->checkins, 0);
+#define PW__COUNTER_RESET(name) atomic_store(&p->name, 0);
+    PW__POOL_COUNTERS(PW__COUNTER_RESET)
+#undef PW__COUNTER_RESET
     atomic_store(&p->used, false);
     pw__histogram_reset(&p->wait);
     pw__histogram_reset(&p->hold);

@@ -17,6 +17,19 @@ typedef enum pw__pool_kind {
   PW__POOL_API,
 } pw__pool_kind;
 
+/* Each pool's counters, in one list: the field, its key under the
+ * report's "counters" and its word in the text report. connects counts
+ * attempts, failed_connects is a subset of it; checkouts counts successful
+ * checkouts, failed_checkouts is counted apart. */
+#define PW__POOL_COUNTERS(X) \
+  X(connects)                \
+  X(failed_connects)         \
+  X(closes)                  \
+  X(reconnects)              \
+  X(checkouts)               \
+  X(failed_checkouts)        \
+  X(checkins)
+
 typedef struct pw__pool {
   const void *_Atomic key; /* ConnectionPool_T, or the pool handle for API pools */
   char name[64];
@@ -27,8 +40,9 @@ typedef struct pw__pool {
   _Atomic long checked_out;     /* unused for libpq: every connection is in use */
   _Atomic long peak_size;
   _Atomic long peak_checked_out;
-  _Atomic uint64_t connects, failed_connects, closes, reconnects;
-  _Atomic uint64_t checkouts, failed_checkouts, checkins;
+#define PW__COUNTER_FIELD(name) _Atomic uint64_t name;
+  PW__POOL_COUNTERS(PW__COUNTER_FIELD)
+#undef PW__COUNTER_FIELD
   _Atomic bool started, stopped;
   _Atomic bool used;
   _Atomic long held_too_long; /* checkouts over the threshold right now */

@@ -123,17 +123,25 @@ static const recent *recall(const recent *ring, const void *key) {
 
 /* ---- connections --------------------------------------------------- */
 
+/* The outcome of a connect (a new connection, an asynchronous one reaching
+ * its end, a reset, or an annotated pool's own connect): a connection up
+ * counts toward the pool's size and connect time, a failure among its
+ * failed connects; one still connecting counts once it ends. */
+static inline void account_connect(pw__pool *pool, pw__connect_state state, uint64_t took_ns) {
+  if (state == PW__CONNECTED) {
+    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    pw__histogram_record(&pool->connect, took_ns);
+  } else if (state == PW__FAILED) {
+    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+  }
+}
+
 void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
                      char *conninfo, pw__connect_state state, bool blocking,
                      uint64_t start_ns, uint64_t end_ns) {
   mark_used(pool);
   atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
-  if (state == PW__CONNECTED) {
-    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-    pw__histogram_record(&pool->connect, end_ns - start_ns);
-  } else if (state == PW__FAILED) {
-    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
-  }
+  account_connect(pool, state, end_ns - start_ns);
   if (blocking) pw__histogram_record(&pool->wait, end_ns - start_ns);
   if (!conn) { /* libpq could not even allocate a PGconn: nothing to track */
     free(conninfo);
@@ -184,12 +192,7 @@ void pw__conn_connect_done(const void *conn, bool ok, uint64_t end_ns) {
   }
   pw__spin_unlock(&sh->lock);
   if (!pool) return;
-  if (ok) {
-    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-    pw__histogram_record(&pool->connect, end_ns - start);
-  } else {
-    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
-  }
+  account_connect(pool, ok ? PW__CONNECTED : PW__FAILED, end_ns - start);
   emit(ok ? "connected" : "connect_failed", pool, conn, NULL, pw__seconds(end_ns - start), NULL);
 }
 
@@ -214,12 +217,7 @@ void pw__conn_reset(const void *conn, pw__connect_state state, uint64_t start_ns
   /* The old server connection is gone either way; a new one counts again
    * once it is up. */
   if (before == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
-  if (state == PW__CONNECTED) {
-    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-    pw__histogram_record(&pool->connect, end_ns - start_ns);
-  } else if (state == PW__FAILED) {
-    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
-  }
+  account_connect(pool, state, end_ns - start_ns);
   emit("reconnect", pool, conn, NULL, pw__seconds(end_ns - start_ns), NULL);
 }
 
@@ -269,13 +267,15 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
   conn_entry *e;
   pw__pool *from = NULL;
   bool connected = false, failed = false;
+  pw__connect_state state = PW__CONNECTING;
   uint64_t waited = 0, connect_ns = 0;
   pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e && !e->r.inherited && e->r.pool != pool) {
     from = e->r.pool;
-    connected = e->r.state == PW__CONNECTED;
-    failed = e->r.state == PW__FAILED;
+    state = e->r.state;
+    connected = state == PW__CONNECTED;
+    failed = state == PW__FAILED;
     waited = e->r.blocking_ns;
     connect_ns = e->r.connect_ns;
     e->r.pool = pool;
@@ -288,14 +288,10 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
      * pool's wait; in a pool it is part of the checkout's wait instead. */
     if (connected) {
       atomic_fetch_sub_explicit(&from->size, 1, memory_order_relaxed);
-      pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
       pw__histogram_unrecord(&from->connect, connect_ns);
-      pw__histogram_record(&pool->connect, connect_ns);
     }
-    if (failed) {
-      atomic_fetch_sub_explicit(&from->failed_connects, 1, memory_order_relaxed);
-      atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
-    }
+    if (failed) atomic_fetch_sub_explicit(&from->failed_connects, 1, memory_order_relaxed);
+    account_connect(pool, state, connect_ns);
     if (waited) pw__histogram_unrecord(&from->wait, waited);
     atomic_fetch_sub_explicit(&from->connects, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
@@ -423,12 +419,7 @@ bool pw__is_checked_out(const void *handle) {
 void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t end_ns) {
   mark_used(pool);
   atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
-  if (ok) {
-    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-    pw__histogram_record(&pool->connect, end_ns - start_ns);
-  } else {
-    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
-  }
+  account_connect(pool, ok ? PW__CONNECTED : PW__FAILED, end_ns - start_ns);
   emit(ok ? "connect" : "connect_failed", pool, NULL, NULL, pw__seconds(end_ns - start_ns), NULL);
 }
 

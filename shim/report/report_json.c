@@ -72,14 +72,13 @@ void pw__report_pool_json(pw__buf *out, const pw__pool_report *p) {
                  p->leaked_connections, p->leaked_checkouts);
   pw__buf_printf(out, "}, \"peaks\": {\"max_size\": %ld, \"max_checkedout\": %ld}", m->peak_size,
                  m->peak_checked_out);
-  pw__buf_printf(out,
-                 ", \"counters\": {\"connects\": %llu, \"failed_connects\": %llu, \"closes\": %llu, "
-                 "\"reconnects\": %llu, \"checkouts\": %llu, \"failed_checkouts\": %llu, "
-                 "\"checkins\": %llu}",
-                 (unsigned long long)pool->connects, (unsigned long long)pool->failed_connects,
-                 (unsigned long long)pool->closes, (unsigned long long)pool->reconnects,
-                 (unsigned long long)pool->checkouts, (unsigned long long)pool->failed_checkouts,
-                 (unsigned long long)pool->checkins);
+  const char *separator = ", \"counters\": {";
+#define PW__COUNTER_JSON(name)                                                     \
+  pw__buf_printf(out, "%s\"" #name "\": %llu", separator, (unsigned long long)pool->name); \
+  separator = ", ";
+  PW__POOL_COUNTERS(PW__COUNTER_JSON)
+#undef PW__COUNTER_JSON
+  pw__buf_puts(out, "}");
   distribution_json(out, "wait_time", &p->wait);
   distribution_json(out, "hold_time", &p->hold);
   distribution_json(out, "connect_time", &p->connect);

@@ -60,13 +60,14 @@ static void pool_text(const pw__pool_report *p, pw__buf *out) {
                  "checkedin %ld, overflow %ld, wait_time %.6f s\n",
                  pool->name, pw__pool_kind_name(pool->kind), m->size, m->peak_size,
                  m->checked_out, m->peak_checked_out, m->checked_in, m->overflow, m->wait_time);
-  pw__buf_printf(out,
-                 "    connects %llu (%llu failed), closes %llu, reconnects %llu, checkouts %llu "
-                 "(%llu failed), checkins %llu\n",
-                 (unsigned long long)pool->connects, (unsigned long long)pool->failed_connects,
-                 (unsigned long long)pool->closes, (unsigned long long)pool->reconnects,
-                 (unsigned long long)pool->checkouts, (unsigned long long)pool->failed_checkouts,
-                 (unsigned long long)pool->checkins);
+  /* As `poolwatch report` prints them. */
+  const char *separator = "    counters: ";
+#define PW__COUNTER_TEXT(name)                                                          \
+  pw__buf_printf(out, "%s" #name " %llu", separator, (unsigned long long)pool->name); \
+  separator = ", ";
+  PW__POOL_COUNTERS(PW__COUNTER_TEXT)
+#undef PW__COUNTER_TEXT
+  pw__buf_puts(out, "\n");
   distribution_text(out, "wait", &p->wait);
   distribution_text(out, "hold", &p->hold);
   distribution_text(out, "connect", &p->connect);
