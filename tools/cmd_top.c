@@ -174,9 +174,8 @@ static bool live_metric(const char *name) {
   return false;
 }
 
-/* One pool, in the panel and metric order of the dashboard configuration. */
-static void pool_section(pw__buf *out, const json_t *pool, const json_t *panels,
-                         const json_t *history) {
+/* One pool, in the panel and metric order of the dashboards. */
+static void pool_section(pw__buf *out, const json_t *pool, const json_t *history) {
   const json_t *metrics = json_object_get(pool, "metrics");
   const json_t *counters = json_object_get(pool, "counters");
   const char *name = report_string(pool, "name"), *kind = report_string(pool, "kind");
@@ -186,15 +185,14 @@ static void pool_section(pw__buf *out, const json_t *pool, const json_t *panels,
                  report_int(counters, "connects", 0),
                  report_int(counters, "failed_checkouts", 0) +
                      report_int(counters, "failed_connects", 0));
-  size_t i, j;
-  json_t *panel, *metric;
-  json_array_foreach(panels, i, panel) {
+  for (size_t i = 0; i < pw__dashboard_panel_count; i++) {
+    const pw__dashboard_panel *panel = &pw__dashboard_panels[i];
     bool titled = false;
-    json_array_foreach(json_object_get(panel, "metrics"), j, metric) {
-      const char *metric_name = json_string_value(metric);
+    for (size_t j = 0; j < 3 && panel->metrics[j]; j++) {
+      const char *metric_name = panel->metrics[j];
       const json_t *value = live_metric(metric_name) ? json_object_get(metrics, metric_name) : NULL;
       if (!json_is_number(value)) continue;
-      if (!titled) pw__buf_printf(out, "  %s\n", report_string(panel, "title"));
+      if (!titled) pw__buf_printf(out, "  %s\n", panel->title);
       titled = true;
       metric_line(out, pool, metric_name, value, history);
     }
@@ -269,7 +267,7 @@ static void record_history(json_t *history, const json_t *state) {
   }
 }
 
-static void render(pw__buf *out, const json_t *state, const json_t *panels, const json_t *history) {
+static void render(pw__buf *out, const json_t *state, const json_t *history) {
   char every[32];
   const char *updated = report_string(state, "updated_at");
   pw__buf_printf(out, "poolwatch top: process %lld, updated %s, every %s",
@@ -286,23 +284,10 @@ static void render(pw__buf *out, const json_t *state, const json_t *panels, cons
   json_t *pool;
   json_array_foreach(json_object_get(state, "pools"), i, pool) {
     const char *name = report_string(pool, "name");
-    pool_section(out, pool, panels, name ? json_object_get(history, name) : NULL);
+    pool_section(out, pool, name ? json_object_get(history, name) : NULL);
   }
   rows_section(out, &oldest_table, json_object_get(state, "oldest"));
   rows_section(out, &call_site_table, json_object_get(state, "call_sites"));
-}
-
-/* The dashboard configuration's panels, from the code that writes it, so
- * this view lists metrics in the order the dashboards do. */
-static json_t *dashboard_panels(void) {
-  pw__buf text;
-  pw__buf_init(&text);
-  pw__dashboard_simple(&text, NULL, 0);
-  json_t *config = text.failed || !text.data ? NULL : json_loads(text.data, 0, NULL);
-  pw__buf_free(&text);
-  json_t *panels = json_incref(json_object_get(config, "panels"));
-  json_decref(config);
-  return panels;
 }
 
 static void draw(const pw__buf *frame, const char *problem) {
@@ -326,7 +311,7 @@ static void draw(const pw__buf *frame, const char *problem) {
 /* Refreshes every INTERVAL until q. A problem after the first view is shown
  * over the last good one, since a busy process can miss a write; only the
  * process's end ends the view. */
-static int interactive(pid_t pid, json_t *state, const json_t *panels, json_t *history,
+static int interactive(pid_t pid, json_t *state, json_t *history,
                        double interval) {
   SCREEN *screen = newterm(NULL, stdout, stdin);
   if (!screen) {
@@ -340,7 +325,7 @@ static int interactive(pid_t pid, json_t *state, const json_t *panels, json_t *h
   keypad(stdscr, TRUE);
   pw__buf frame;
   pw__buf_init(&frame);
-  render(&frame, state, panels, history);
+  render(&frame, state, history);
   char why[512];
   bool failed = false, gone = false;
   double next = now_seconds(CLOCK_MONOTONIC) + interval;
@@ -364,7 +349,7 @@ static int interactive(pid_t pid, json_t *state, const json_t *panels, json_t *h
     record_history(history, state);
     frame.len = 0;
     if (frame.data) frame.data[0] = '\0';
-    render(&frame, state, panels, history);
+    render(&frame, state, history);
   }
   endwin();
   delscreen(screen);
@@ -408,13 +393,10 @@ int cmd_top(int argc, char **argv) {
     cli_error("%s", why);
     return EXIT_TOP_FAILED;
   }
-  json_t *panels = dashboard_panels();
   json_t *history = json_object();
-  if (!panels || !history) {
+  if (!history) {
     cli_error("out of memory");
     json_decref(state);
-    json_decref(panels);
-    json_decref(history);
     return EXIT_TOP_FAILED;
   }
   record_history(history, state);
@@ -422,7 +404,7 @@ int cmd_top(int argc, char **argv) {
   if (once || !isatty(STDOUT_FILENO)) {
     pw__buf frame;
     pw__buf_init(&frame);
-    render(&frame, state, panels, history);
+    render(&frame, state, history);
     if (frame.failed || fputs(frame.data, stdout) == EOF || fflush(stdout) != 0) {
       cli_error("cannot write the view: standard output failed");
       status = EXIT_TOP_FAILED;
@@ -430,9 +412,8 @@ int cmd_top(int argc, char **argv) {
     pw__buf_free(&frame);
     json_decref(state);
   } else {
-    status = interactive((pid_t)pid, state, panels, history, interval);
+    status = interactive((pid_t)pid, state, history, interval);
   }
   json_decref(history);
-  json_decref(panels);
   return status;
 }

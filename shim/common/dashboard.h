@@ -1,13 +1,27 @@
-/* Dashboard configurations, shared by the shim (which writes
- * poolwatch-PID.dashboard.json at exit) and the `poolwatch dashboard`
- * command, so both print the same thing. Plain C: the shim cannot depend
- * on a JSON library. */
+/* Dashboard configurations, shared by the shim (which writes the seed,
+ * poolwatch-PID.dashboard.json, at exit) and the `poolwatch dashboard`
+ * command, so both print the same thing; `poolwatch top` lists metrics in
+ * the seed's panel order. Plain C: the shim cannot depend on a JSON
+ * library. */
 #ifndef POOLWATCH_DASHBOARD_H
 #define POOLWATCH_DASHBOARD_H
 
 #include <stddef.h>
 
 #include "common/buf.h"
+
+#define PW__DASHBOARD_NAME "Database Connection Pool"
+
+/* A panel of the seed: its title and the report's pool metrics it draws
+ * (keys of a pool's "metrics"), in the order dashboards and `poolwatch top`
+ * show them. */
+typedef struct pw__dashboard_panel {
+  const char *title;
+  const char *metrics[3]; /* NULL after the last */
+} pw__dashboard_panel;
+
+extern const pw__dashboard_panel pw__dashboard_panels[];
+extern const size_t pw__dashboard_panel_count;
 
 /* The simple form, {"dashboard_name": ..., "panels": [{"title": ...,
  * "type": "graph", "metrics": ["pool.checkedout", ...]}, ...]}, whose
