@@ -1,4 +1,4 @@
-/* The machine-readable report. Its keys are a contract (DESIGN.md):
+/* The machine-readable report. Its keys are a contract (README):
  * scripts and `poolwatch report` read them; add keys, never rename. */
 #include <stdio.h>
 #include <stdlib.h>
