@@ -1,3 +1,4 @@
+/* Loading and merging poolwatch-PID.json reports. */
 #include "report_load.h"
 
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* The text form of a merged report, worded as the library's own. */
 #include "report_text.h"
 
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* Pools: found or created by key, their metrics and counters. */
 #include "core/pool.h"
 
 #include <pthread.h>

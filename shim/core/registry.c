@@ -1,3 +1,4 @@
+/* The registry: live connections and checkouts, and the events that change them. */
 #include "core/registry.h"
 
 #include <pthread.h>

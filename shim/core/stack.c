@@ -1,3 +1,4 @@
+/* Capturing call stacks with libunwind and interning them. */
 #include "core/stack.h"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* POOLWATCH_EVENT_LOG: one line per registry event. */
 #include "export/event_log.h"
 
 #include <dlfcn.h>

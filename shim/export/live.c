@@ -1,3 +1,4 @@
+/* The live state file `poolwatch top` reads. */
 #include "export/live.h"
 
 #include <stdatomic.h>

@@ -1,3 +1,4 @@
+/* The monitor thread: when it starts, what it runs each tick, how it stops. */
 #include "export/monitor.h"
 
 #include <errno.h>

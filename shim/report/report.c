@@ -1,3 +1,4 @@
+/* Building a report: snapshot, symbolized stacks, leak groups, pools, call sites. */
 #include "report/report.h"
 
 #include <stdio.h>
