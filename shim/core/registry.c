@@ -8,56 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/checkout_table.h"
 #include "common/clock.h"
 #include "core/findings.h"
-#include "common/spinlock.h"
-#include "common/table.h"
+#include "core/registry_shards.h"
 
-#define SHARD_COUNT 32
-/* Recently finished connections and returned checkouts, per shard, so a
- * second finish can name the stack of the first, and a second checkin the
- * stack of the checkout it returned. */
-#define RECENT_COUNT 32
-
-typedef struct conn_entry {
-  pw__conn_record r;
-  UT_hash_handle hh;
-} conn_entry;
-
-/* A pool's connection object and the PGconn inside it. */
-typedef struct handle_entry {
-  const void *handle;
-  const void *conn;
-  pw__pool *pool;
-  UT_hash_handle hh;
-} handle_entry;
-
-typedef struct recent {
-  const void *key;
-  const pw__stack *stack;
-  pw__pool *pool;
-} recent;
-
-typedef struct shard {
-  pw__spinlock lock;
-  conn_entry *conns;
-  pw__checkout_table checkouts;
-  handle_entry *handles;
-  recent finished[RECENT_COUNT];
-  recent returned[RECENT_COUNT];
-  unsigned finished_next, returned_next;
-} shard;
-
-static shard shards[SHARD_COUNT];
+PW__HIDDEN shard pw__shards[SHARD_COUNT];
 
 static _Atomic bool used;
 static _Atomic(pw__event_sink) sink;
-
-static shard *shard_of(const void *key) {
-  uintptr_t k = (uintptr_t)key;
-  return &shards[((k >> 4) ^ (k >> 12)) % SHARD_COUNT];
-}
 
 /* gettid() is a system call; a thread's id never changes, so it is read
  * once. A forked child's thread gets its own id again (atfork child). */
@@ -440,50 +398,10 @@ void pw__pool_conn_closed(pw__pool *pool, const void *handle, const pw__stack *s
   emit("close", pool, handle, stack, -1, NULL);
 }
 
-void pw__handle_bind(const void *handle, const void *conn, pw__pool *pool) {
-  handle_entry *e = malloc(sizeof(*e)), *old = NULL;
-  if (!e) return;
-  *e = (handle_entry){.handle = handle, .conn = conn, .pool = pool};
-  shard *sh = shard_of(handle);
-  pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), old);
-  if (old) HASH_DEL(sh->handles, old);
-  HASH_ADD(hh, sh->handles, handle, sizeof(e->handle), e);
-  pw__spin_unlock(&sh->lock);
-  free(old);
-}
-
-void pw__handle_unbind(const void *handle) {
-  shard *sh = shard_of(handle);
-  handle_entry *e;
-  pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
-  if (e) HASH_DEL(sh->handles, e);
-  pw__spin_unlock(&sh->lock);
-  free(e);
-}
-
-bool pw__handle_lookup(const void *handle, const void **conn, pw__pool **pool,
-                       bool *checked_out) {
-  shard *sh = shard_of(handle);
-  handle_entry *e;
-  pw__checkout_record *c;
-  pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
-  c = pw__checkout_table_find(&sh->checkouts, handle);
-  if (e) {
-    *conn = e->conn;
-    *pool = e->pool;
-  }
-  *checked_out = c != NULL;
-  pw__spin_unlock(&sh->lock);
-  return e != NULL;
-}
-
 void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
   mark_used(pool);
   for (int i = 0; i < SHARD_COUNT; i++) {
-    shard *sh = &shards[i];
+    shard *sh = &pw__shards[i];
     pw__checkout_record *gone = NULL;
     size_t gone_count = 0;
     pw__spin_lock(&sh->lock);
@@ -508,126 +426,15 @@ void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
   emit("pool_stop", pool, pool->key, stack, -1, NULL);
 }
 
-typedef struct holder_set {
-  pw__holder *holders;
-  size_t count, cap;
-} holder_set;
-
-static void add_holder(holder_set *set, const pw__stack *stack) {
-  size_t j = 0;
-  while (j < set->count && set->holders[j].stack != stack) j++;
-  if (j == set->count) {
-    if (set->count == set->cap) {
-      pw__holder *grown = realloc(set->holders, set->cap * 2 * sizeof(*grown));
-      if (!grown) return;
-      set->holders = grown;
-      set->cap *= 2;
-    }
-    set->holders[set->count++] = (pw__holder){stack, 0};
-  }
-  set->holders[j].count++;
-}
-
-pw__holder *pw__pool_holders(pw__pool *pool, size_t *count) {
-  holder_set set = {.cap = 16};
-  *count = 0;
-  if (!(set.holders = malloc(set.cap * sizeof(*set.holders)))) return NULL;
-  for (int i = 0; i < SHARD_COUNT; i++) {
-    shard *sh = &shards[i];
-    pw__spin_lock(&sh->lock);
-    for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c;
-         c = pw__checkout_table_next(&sh->checkouts, c))
-      if (c->pool == pool && !c->inherited) add_holder(&set, c->stack);
-    /* The libpq pool has no checkouts: its open connections are held. */
-    if (pool->kind == PW__POOL_LIBPQ)
-      for (conn_entry *e = sh->conns; e; e = e->hh.next)
-        if (e->r.pool == pool && !e->r.inherited) add_holder(&set, e->r.stack);
-    pw__spin_unlock(&sh->lock);
-  }
-  *count = set.count;
-  return set.holders;
-}
-
-/* ---- snapshots ------------------------------------------------------ */
-
-#define GROW(array, count, cap)                                            \
-  ((count) < (cap) ? true : grow((void **)&(array), &(cap), sizeof(*(array))))
-
-static bool grow(void **array, size_t *cap, size_t size) {
-  size_t n = *cap ? *cap * 2 : 64;
-  void *p = realloc(*array, n * size);
-  if (!p) return false;
-  *array = p;
-  *cap = n;
-  return true;
-}
-
-bool pw__snapshot_take(pw__snapshot *s) {
-  memset(s, 0, sizeof(*s));
-  s->taken_ns = pw__now_ns();
-  s->taken_wall_ns = pw__wall_ns();
-  size_t conn_cap = 0, checkout_cap = 0;
-  bool ok = true;
-  for (int i = 0; i < SHARD_COUNT && ok; i++) {
-    shard *sh = &shards[i];
-    pw__spin_lock(&sh->lock);
-    for (conn_entry *e = sh->conns; e && ok; e = e->hh.next) {
-      if (e->r.inherited) continue;
-      if (!(ok = GROW(s->conns, s->conn_count, conn_cap))) break;
-      pw__conn_record *r = &s->conns[s->conn_count++];
-      *r = e->r;
-      r->conninfo = e->r.conninfo ? strdup(e->r.conninfo) : NULL;
-    }
-    for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c && ok;
-         c = pw__checkout_table_next(&sh->checkouts, c)) {
-      if (c->inherited) continue;
-      if (!(ok = GROW(s->checkouts, s->checkout_count, checkout_cap))) break;
-      s->checkouts[s->checkout_count++] = *c;
-    }
-    pw__spin_unlock(&sh->lock);
-  }
-  if (ok) ok = pw__findings_copy(s);
-  if (!ok) pw__snapshot_free(s);
-  return ok;
-}
-
-void pw__snapshot_free(pw__snapshot *s) {
-  for (size_t i = 0; i < s->conn_count; i++) free(s->conns[i].conninfo);
-  for (size_t i = 0; i < s->finding_count; i++) free(s->findings[i].holders);
-  free(s->conns);
-  free(s->checkouts);
-  free(s->findings);
-  memset(s, 0, sizeof(*s));
-}
-
-void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg) {
-  for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__spin_lock(&shards[i].lock);
-    pw__checkout_table *t = &shards[i].checkouts;
-    for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
-      if (!c->inherited) fn(c, arg);
-    pw__spin_unlock(&shards[i].lock);
-  }
-}
-
-void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg) {
-  for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__spin_lock(&shards[i].lock);
-    for (conn_entry *e = shards[i].conns; e; e = e->hh.next)
-      if (!e->r.inherited) fn(&e->r, arg);
-    pw__spin_unlock(&shards[i].lock);
-  }
-}
-
 /* ---- fork ----------------------------------------------------------- */
 
 void pw__registry_atfork_prepare(void) {
   pw__findings_atfork_prepare();
-  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_lock(&shards[i].lock);
+  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_lock(&pw__shards[i].lock);
 }
 
 void pw__registry_atfork_parent(void) {
-  for (int i = SHARD_COUNT - 1; i >= 0; i--) pw__spin_unlock(&shards[i].lock);
+  for (int i = SHARD_COUNT - 1; i >= 0; i--) pw__spin_unlock(&pw__shards[i].lock);
   pw__findings_atfork_parent();
 }
 
@@ -636,9 +443,9 @@ void pw__registry_atfork_child(void) {
    * known (so finishing one is not a double finish) but are the parent's
    * to report. Findings so far are the parent's too. */
   for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__spin_reset(&shards[i].lock);
-    for (conn_entry *e = shards[i].conns; e; e = e->hh.next) e->r.inherited = true;
-    pw__checkout_table *t = &shards[i].checkouts;
+    pw__spin_reset(&pw__shards[i].lock);
+    for (conn_entry *e = pw__shards[i].conns; e; e = e->hh.next) e->r.inherited = true;
+    pw__checkout_table *t = &pw__shards[i].checkouts;
     for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
       c->inherited = true;
   }
