@@ -216,6 +216,16 @@ void pw__pool_report_fill(pw__pool_report *pr, pw__pool *p) {
   pw__histogram_summarize(&p->connect, &pr->connect);
 }
 
+void pw__report_counters(pw__buf *out, const pw__pool *pool, const char *open, const char *close) {
+  const char *separator = "";
+#define PW__COUNTER_PAIR(name)                                                                \
+  pw__buf_printf(out, "%s%s" #name "%s%llu", separator, open, close,                        \
+                 (unsigned long long)atomic_load_explicit(&pool->name, memory_order_relaxed)); \
+  separator = ", ";
+  PW__POOL_COUNTERS(PW__COUNTER_PAIR)
+#undef PW__COUNTER_PAIR
+}
+
 static void collect_pools(pw__report *r) {
   size_t n = 0;
   for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next)) n++;

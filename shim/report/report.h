@@ -75,6 +75,9 @@ const pw__symbolized *pw__report_stack(const pw__report *r, const pw__stack *sta
 
 /* One pool's metrics and distributions, as the report shows them. */
 void pw__pool_report_fill(pw__pool_report *pr, pw__pool *pool);
+/* POOL's counters, "OPENnameCLOSEvalue" each, joined by ", ": the JSON
+ * report's "counters" and the text report's line alike. */
+void pw__report_counters(pw__buf *out, const pw__pool *pool, const char *open, const char *close);
 /* The JSON object of one pool, as in the report's "pools". */
 void pw__report_pool_json(pw__buf *out, const pw__pool_report *p);
 

@@ -72,12 +72,8 @@ void pw__report_pool_json(pw__buf *out, const pw__pool_report *p) {
                  p->leaked_connections, p->leaked_checkouts);
   pw__buf_printf(out, "}, \"peaks\": {\"max_size\": %ld, \"max_checkedout\": %ld}", m->peak_size,
                  m->peak_checked_out);
-  const char *separator = ", \"counters\": {";
-#define PW__COUNTER_JSON(name)                                                     \
-  pw__buf_printf(out, "%s\"" #name "\": %llu", separator, (unsigned long long)pool->name); \
-  separator = ", ";
-  PW__POOL_COUNTERS(PW__COUNTER_JSON)
-#undef PW__COUNTER_JSON
+  pw__buf_puts(out, ", \"counters\": {");
+  pw__report_counters(out, pool, "\"", "\": ");
   pw__buf_puts(out, "}");
   distribution_json(out, "wait_time", &p->wait);
   distribution_json(out, "hold_time", &p->hold);

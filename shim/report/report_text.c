@@ -61,12 +61,8 @@ static void pool_text(const pw__pool_report *p, pw__buf *out) {
                  pool->name, pw__pool_kind_name(pool->kind), m->size, m->peak_size,
                  m->checked_out, m->peak_checked_out, m->checked_in, m->overflow, m->wait_time);
   /* As `poolwatch report` prints them. */
-  const char *separator = "    counters: ";
-#define PW__COUNTER_TEXT(name)                                                          \
-  pw__buf_printf(out, "%s" #name " %llu", separator, (unsigned long long)pool->name); \
-  separator = ", ";
-  PW__POOL_COUNTERS(PW__COUNTER_TEXT)
-#undef PW__COUNTER_TEXT
+  pw__buf_puts(out, "    counters: ");
+  pw__report_counters(out, pool, "", " ");
   pw__buf_puts(out, "\n");
   distribution_text(out, "wait", &p->wait);
   distribution_text(out, "hold", &p->hold);
