@@ -1,8 +1,8 @@
-/* Dashboard configurations, shared by the shim (which writes the seed,
- * poolwatch-PID.dashboard.json, at exit) and the `poolwatch dashboard`
+/* The dashboard seed, shared by the shim (which writes
+ * poolwatch-PID.dashboard.json at exit) and the `poolwatch dashboard`
  * command, so both print the same thing; `poolwatch top` lists metrics in
- * the seed's panel order. Plain C: the shim cannot depend on a JSON
- * library. */
+ * its panel order. Plain C: the shim cannot depend on a JSON library. (The
+ * Grafana form is the command's alone: tools/dashboard_grafana.c.) */
 #ifndef POOLWATCH_DASHBOARD_H
 #define POOLWATCH_DASHBOARD_H
 
@@ -30,12 +30,5 @@ extern const size_t pw__dashboard_panel_count;
  * otherwise those four for each named pool, titled with the pool's name and
  * carrying a "pool" key. */
 void pw__dashboard_simple(pw__buf *out, const char *const *pool_names, size_t n_pools);
-
-/* A Grafana dashboard over the Prometheus metrics in metric_names.h that
- * imports as is: a data source variable, a pool variable filled from the
- * metrics' pool label, and time series panels. With N_POOLS == 0 the panels
- * follow the pool variable; otherwise there is a row of panels for each
- * named pool. */
-void pw__dashboard_grafana(pw__buf *out, const char *const *pool_names, size_t n_pools);
 
 #endif
