@@ -1,4 +1,4 @@
-/* The Grafana dashboard over the Prometheus metrics of metric_names.h, built with jansson. */
+/* The Grafana dashboard over the metrics of metric_names.h, built with jansson. */
 #include "dashboard_grafana.h"
 
 #include <stdbool.h>

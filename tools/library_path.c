@@ -1,4 +1,4 @@
-/* Finding the preload library: beside the build, or in the installed tree's private directory. */
+/* Finding the preload library: in the build tree, or in the installed private directory. */
 #include "library_path.h"
 
 #include <errno.h>

@@ -17,7 +17,8 @@ const pw__dashboard_panel pw__dashboard_panels[] = {
   {"Pool Size and Overflow", {"pool.size", "pool.overflow"}},
   {"Pool Leaks", {"pool.leaked_connections", "pool.leaked_checkouts"}},
 };
-const size_t pw__dashboard_panel_count = sizeof(pw__dashboard_panels) / sizeof(pw__dashboard_panels[0]);
+const size_t pw__dashboard_panel_count =
+    sizeof(pw__dashboard_panels) / sizeof(pw__dashboard_panels[0]);
 
 static void simple_panel_json(pw__json_writer *w, const pw__dashboard_panel *p, const char *pool) {
   pw__json_open_inline_object(w, NULL);
@@ -36,7 +37,8 @@ void pw__dashboard_simple(pw__buf *out, const char *const *pool_names, size_t n_
   pw__json_put_string(&w, "dashboard_name", PW__DASHBOARD_NAME);
   pw__json_open_array(&w, "panels");
   if (n_pools == 0) {
-    for (size_t i = 0; i < pw__dashboard_panel_count; i++) simple_panel_json(&w, &pw__dashboard_panels[i], NULL);
+    for (size_t i = 0; i < pw__dashboard_panel_count; i++)
+      simple_panel_json(&w, &pw__dashboard_panels[i], NULL);
   }
   for (size_t pool = 0; pool < n_pools; pool++) {
     for (size_t i = 0; i < pw__dashboard_panel_count; i++)

@@ -1,4 +1,4 @@
-/* A small indenting JSON writer for the files the shim writes without a JSON library. */
+/* A small indenting JSON writer, for the shim, which has no JSON library. */
 #include "common/json_writer.h"
 
 #include <stdarg.h>
@@ -22,7 +22,8 @@ static void begin_value(pw__json_writer *w, const char *key) {
   }
 }
 
-static void open_container(pw__json_writer *w, const char *key, const char *bracket, bool is_inline) {
+static void open_container(pw__json_writer *w, const char *key, const char *bracket,
+                           bool is_inline) {
   begin_value(w, key);
   pw__buf_puts(w->out, bracket);
   w->depth++;
@@ -41,11 +42,24 @@ static void close_container(pw__json_writer *w, const char *bracket) {
   if (w->depth == 0) pw__buf_puts(w->out, "\n");
 }
 
-void pw__json_open_object(pw__json_writer *w, const char *key) { open_container(w, key, "{", false); }
-void pw__json_open_inline_object(pw__json_writer *w, const char *key) { open_container(w, key, "{", true); }
+void pw__json_open_object(pw__json_writer *w, const char *key) {
+  open_container(w, key, "{", false);
+}
+
+void pw__json_open_inline_object(pw__json_writer *w, const char *key) {
+  open_container(w, key, "{", true);
+}
+
 void pw__json_close_object(pw__json_writer *w) { close_container(w, "}"); }
-void pw__json_open_array(pw__json_writer *w, const char *key) { open_container(w, key, "[", false); }
-void pw__json_open_inline_array(pw__json_writer *w, const char *key) { open_container(w, key, "[", true); }
+
+void pw__json_open_array(pw__json_writer *w, const char *key) {
+  open_container(w, key, "[", false);
+}
+
+void pw__json_open_inline_array(pw__json_writer *w, const char *key) {
+  open_container(w, key, "[", true);
+}
+
 void pw__json_close_array(pw__json_writer *w) { close_container(w, "]"); }
 
 void pw__json_put_string(pw__json_writer *w, const char *key, const char *value) {

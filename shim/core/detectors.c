@@ -1,4 +1,4 @@
-/* The detectors that look at the registry's state: pool_not_closed, held too long, growth. */
+/* The detectors that judge the registry's state: pool_not_closed, held too long, growth. */
 #include "core/detectors.h"
 
 #include <stdlib.h>
