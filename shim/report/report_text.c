@@ -1,6 +1,6 @@
-/* The report people read: leaks like LeakSanitizer's ("N connections
- * leaked from ..., opened at:" and the stack), then findings, then one
- * compact block of metrics per pool. */
+/* The report people read: leaks, findings, then a block of metrics per pool.
+ * Leaks read like LeakSanitizer's ("N leaked connections in pool P, oldest
+ * AGE, opened at:" and the stack), in common/format.h's words. */
 #include <stdio.h>
 #include <string.h>
 
