@@ -549,7 +549,7 @@ static void test_fork_child_excludes_inherited_entries(void **state) {
   pid_t pid = fork();
   ASSERT_TRUE(pid >= 0, "fork failed");
   if (pid == 0) {
-    /* What hooks/lifecycle.c's pthread_atfork child handler does. */
+    /* What lifecycle.c's pthread_atfork child handler does. */
     pw__registry_atfork_child();
     pw__stack_atfork_child();
     pw__pool_reset_all();
