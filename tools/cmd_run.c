@@ -11,11 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/buf.h"
 #include "cli.h"
+#include "common/buf.h"
 #include "library_path.h"
 #include "program_check.h"
 #include "common/options.h"
+#include "common/output.h"
+#include "library_path.h"
 #include "report_load.h"
 #include "run_ci.h"
 #include "report_text.h"
@@ -177,35 +179,13 @@ static int parse_args(int argc, char **argv, run_args *args) {
   return -1;
 }
 
-/* mkdir -p: the library would create a missing directory too, but `run`
- * must know where the reports go before the program starts. */
-static bool make_directories(const char *path) {
-  char *copy = strdup(path);
-  if (!copy) return false;
-  bool ok = true;
-  for (char *p = copy + 1; ok; p++) {
-    if (*p != '/' && *p != '\0') continue;
-    char saved = *p;
-    *p = '\0';
-    if (mkdir(copy, 0777) != 0 && errno != EEXIST) ok = false;
-    *p = saved;
-    if (!saved) break;
-  }
-  struct stat st;
-  if (ok && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) {
-    if (errno == 0) errno = ENOTDIR;
-    ok = false;
-  }
-  free(copy);
-  return ok;
-}
-
 /* The absolute output directory (to free), created if needed. Absolute,
  * because the program may change its working directory before it exits. */
 static char *prepare_output_dir(const char *requested) {
   if (requested) {
-    errno = 0;
-    if (!make_directories(requested)) {
+    /* The library would create a missing directory too, but `run` must
+     * know where the reports go before the program starts. */
+    if (!pw__output_dir_ready(requested)) {
       cli_error("cannot create the output directory %s: %s", requested, strerror(errno));
       return NULL;
     }

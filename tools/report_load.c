@@ -1,3 +1,4 @@
+/* Loading and merging poolwatch-PID.json reports. */
 #include "report_load.h"
 
 #include <dirent.h>
@@ -64,13 +65,18 @@ static void key_text(pw__buf *key, const char *text) { pw__buf_puts(key, text ? 
 /* Identity of a group within one merge: kind, pool and the full frames. A
  * frame with neither function nor file says only where in its module it
  * is, so its offset is kept to tell such stacks apart. */
+/* Both keys start with the group's kind and pool. */
+static void key_start(pw__buf *key, const json_t *group) {
+  pw__buf_init(key);
+  key_text(key, report_string(group, "kind"));
+  pw__buf_puts(key, FIELD_SEP);
+  key_text(key, report_string(group, "pool"));
+  pw__buf_puts(key, FIELD_SEP);
+}
+
 static char *group_key(const json_t *group) {
   pw__buf key;
-  pw__buf_init(&key);
-  key_text(&key, report_string(group, "kind"));
-  pw__buf_puts(&key, FIELD_SEP);
-  key_text(&key, report_string(group, "pool"));
-  pw__buf_puts(&key, FIELD_SEP);
+  key_start(&key, group);
   size_t i;
   json_t *frame;
   json_array_foreach(json_object_get(group, "stack"), i, frame) {
@@ -96,11 +102,7 @@ static char *group_key(const json_t *group) {
 
 char *report_group_signature(const json_t *group) {
   pw__buf sig;
-  pw__buf_init(&sig);
-  key_text(&sig, report_string(group, "kind"));
-  pw__buf_puts(&sig, FIELD_SEP);
-  key_text(&sig, report_string(group, "pool"));
-  pw__buf_puts(&sig, FIELD_SEP);
+  key_start(&sig, group);
   size_t i;
   json_t *frame;
   json_array_foreach(json_object_get(group, "stack"), i, frame) {

@@ -6,7 +6,7 @@
 
 Each CASE is one function below named test_CASE, registered in ctest as
 tool_CASE. Report fixtures in fixtures/ follow the JSON report schema of
-DESIGN.md; `run` is tested with fake_program.sh, which writes the files the
+README; `run` is tested with fake_program.sh, which writes the files the
 library would, and an empty preload library, so these tests check the
 command, not the library.
 """
