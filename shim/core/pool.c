@@ -98,9 +98,9 @@ void pw__pool_reset_all(void) {
     atomic_store(&p->failed_connects, 0);
     atomic_store(&p->closes, 0);
     atomic_store(&p->reconnects, 0);
-    atomic_store(&p->checkouts, 0);
+    pw__counter_zero(&p->checkouts);
     atomic_store(&p->failed_checkouts, 0);
-    atomic_store(&p->checkins, 0);
+    pw__counter_zero(&p->checkins);
     atomic_store(&p->used, false);
     pw__histogram_reset(&p->wait);
     pw__histogram_reset(&p->hold);

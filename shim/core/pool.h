@@ -1,7 +1,10 @@
 /* Pools and their metrics. A pool is the implicit `libpq` pool, a libzdb
  * ConnectionPool_T, or a pool named through poolwatch.h. Metrics are
- * atomics updated by the thread that causes the event, so no lock is taken
- * on the hot path; pools are never freed, so pointers to them stay valid. */
+ * updated by the thread that causes the event, so no lock is taken on the
+ * hot path: the checkout and checkin counts and the wait and hold times
+ * in cells per thread (plain adds, summed when read), the rarer counts and
+ * the gauges as atomics. Pools are never freed, so pointers to them stay
+ * valid. */
 #ifndef POOLWATCH_POOL_H
 #define POOLWATCH_POOL_H
 
@@ -10,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/histogram.h"
+#include "core/thread_cells.h"
 
 typedef enum pw__pool_kind {
   PW__POOL_LIBPQ,
@@ -28,7 +32,8 @@ typedef struct pw__pool {
   _Atomic long peak_size;
   _Atomic long peak_checked_out;
   _Atomic uint64_t connects, failed_connects, closes, reconnects;
-  _Atomic uint64_t checkouts, failed_checkouts, checkins;
+  pw__counter checkouts, checkins; /* read with pw__counter_get */
+  _Atomic uint64_t failed_checkouts;
   _Atomic bool started, stopped;
   _Atomic bool used;
   _Atomic long held_too_long; /* checkouts over the threshold right now */

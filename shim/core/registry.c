@@ -310,7 +310,7 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
 void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stack,
                        uint64_t start_ns, uint64_t end_ns) {
   mark_used(pool);
-  atomic_fetch_add_explicit(&pool->checkouts, 1, memory_order_relaxed);
+  pw__counter_add(&pool->checkouts, 1);
   pw__histogram_record(&pool->wait, end_ns - start_ns);
   pw__checkout_record record = {
     .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns, .thread = thread_id(),
@@ -368,11 +368,7 @@ static void checkout_ended(const pw__checkout_record *c, uint64_t now) {
   atomic_fetch_sub_explicit(&pool->checked_out, 1, memory_order_relaxed);
   uint64_t held = now - c->at_ns;
   pw__histogram_record(&pool->hold, held);
-  if (c->stack) {
-    pw__stack *s = (pw__stack *)c->stack;
-    atomic_fetch_add_explicit(&s->hold_ns, held, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->holds, 1, memory_order_relaxed);
-  }
+  if (c->stack) pw__stack_hold_add(c->stack, held);
   if (c->reported_held)
     emit("held_too_long_returned", pool, c->handle, c->stack, pw__seconds(held), NULL);
 }
@@ -397,7 +393,7 @@ void pw__checkin_account(pw__pool *pool, const void *handle, const pw__checkout_
   mark_used(pool);
   uint64_t now = pw__now_ns();
   if (!taken->inherited) {
-    atomic_fetch_add_explicit(&pool->checkins, 1, memory_order_relaxed);
+    pw__counter_add(&pool->checkins, 1);
     checkout_ended(taken, now);
     emit("checkin", pool, handle, stack, pw__seconds(now - taken->at_ns), NULL);
   }

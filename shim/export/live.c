@@ -110,11 +110,12 @@ static void live_connection(pw__conn_record *c, void *arg) {
 }
 
 static void completed_holds(const pw__stack *s, void *arg) {
-  uint64_t holds = atomic_load_explicit(&((pw__stack *)s)->holds, memory_order_relaxed);
+  uint64_t hold_ns, holds;
+  pw__stack_hold_totals(s, &hold_ns, &holds);
   if (!holds) return;
   held *site = site_of(arg, s, NULL);
   if (!site) return;
-  site->seconds += pw__seconds(atomic_load_explicit(&((pw__stack *)s)->hold_ns, memory_order_relaxed));
+  site->seconds += pw__seconds(hold_ns);
   site->count += holds;
 }
 

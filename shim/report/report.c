@@ -242,7 +242,7 @@ static void collect_pools(pw__report *r) {
   for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next)) {
     /* A pool whose every event moved elsewhere (connections adopted by an
      * annotated pool) has nothing to say. */
-    if (!atomic_load(&p->used) || (!p->connects && !p->checkouts && !p->failed_checkouts && !p->size))
+    if (!atomic_load(&p->used) || (!p->connects && !pw__counter_get(&p->checkouts) && !p->failed_checkouts && !p->size))
       continue;
     pw__pool_report_fill(&r->pools[r->pool_count++], p);
     if (p->kind != PW__POOL_LIBPQ && atomic_load(&p->started) && !atomic_load(&p->stopped))
@@ -260,12 +260,10 @@ static int by_hold_seconds(const void *a, const void *b) {
 /* Keeps the stacks whose completed checkouts held the most, largest first. */
 static void keep_call_site(const pw__stack *stack, void *arg) {
   pw__report *r = arg;
-  uint64_t holds = atomic_load_explicit(&((pw__stack *)stack)->holds, memory_order_relaxed);
+  uint64_t hold_ns, holds;
+  pw__stack_hold_totals(stack, &hold_ns, &holds);
   if (!holds) return;
-  pw__call_site site = {
-    .stack = stack, .holds = holds,
-    .hold_seconds = (double)atomic_load_explicit(&((pw__stack *)stack)->hold_ns, memory_order_relaxed) / 1e9,
-  };
+  pw__call_site site = {.stack = stack, .holds = holds, .hold_seconds = (double)hold_ns / 1e9};
   if (r->call_site_count < PW__CALL_SITES_SHOWN) {
     r->call_sites[r->call_site_count++] = site;
   } else if (site.hold_seconds > r->call_sites[PW__CALL_SITES_SHOWN - 1].hold_seconds) {

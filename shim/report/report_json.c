@@ -78,8 +78,8 @@ void pw__report_pool_json(pw__buf *out, const pw__pool_report *p) {
                  "\"checkins\": %llu}",
                  (unsigned long long)pool->connects, (unsigned long long)pool->failed_connects,
                  (unsigned long long)pool->closes, (unsigned long long)pool->reconnects,
-                 (unsigned long long)pool->checkouts, (unsigned long long)pool->failed_checkouts,
-                 (unsigned long long)pool->checkins);
+                 (unsigned long long)pw__counter_get(&pool->checkouts), (unsigned long long)pool->failed_checkouts,
+                 (unsigned long long)pw__counter_get(&pool->checkins));
   distribution_json(out, "wait_time", &p->wait);
   distribution_json(out, "hold_time", &p->hold);
   distribution_json(out, "connect_time", &p->connect);

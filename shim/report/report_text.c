@@ -84,8 +84,8 @@ static void pool_text(const pw__pool_report *p, pw__buf *out) {
                  "(%llu failed), checkins %llu\n",
                  (unsigned long long)pool->connects, (unsigned long long)pool->failed_connects,
                  (unsigned long long)pool->closes, (unsigned long long)pool->reconnects,
-                 (unsigned long long)pool->checkouts, (unsigned long long)pool->failed_checkouts,
-                 (unsigned long long)pool->checkins);
+                 (unsigned long long)pw__counter_get(&pool->checkouts), (unsigned long long)pool->failed_checkouts,
+                 (unsigned long long)pw__counter_get(&pool->checkins));
   distribution_text(out, "wait", &p->wait);
   distribution_text(out, "hold", &p->hold);
   distribution_text(out, "connect", &p->connect);
@@ -114,7 +114,7 @@ void pw__report_summary_line(const pw__report *r, pw__buf *out) {
   unsigned long long connects = 0, checkouts = 0;
   for (size_t i = 0; i < r->pool_count; i++) {
     connects += r->pools[i].pool->connects;
-    checkouts += r->pools[i].pool->checkouts;
+    checkouts += pw__counter_get(&r->pools[i].pool->checkouts);
   }
   if (r->leaked_connections + r->leaked_checkouts == 0)
     pw__buf_printf(out, "poolwatch: no leaks (pid %d: %llu connects, %llu checkouts, %zu findings, %zu suppressed)\n",
