@@ -10,16 +10,10 @@
 /* Payloads start a cache line after the head, so two threads' cells never
  * share a line. */
 #define PAYLOAD_OFFSET 64
-#define TABLE_SLOTS 32
-
-typedef struct slot {
-  const pw__cells *set;
-  void *payload;
-} slot;
-
-/* The thread's table: direct-mapped by the set's address. A miss (first
- * use, or two sets on one slot) walks the set's short list. */
-static __thread slot table[TABLE_SLOTS] __attribute__((tls_model("initial-exec")));
+/* The thread's table, allocated on its first use (4 KiB: too much for
+ * static TLS in a preloaded library). A miss (first use, or two sets on
+ * one slot) walks the set's short list. */
+__thread pw__cells_slot *pw__cells_table __attribute__((tls_model("initial-exec")));
 static __thread pw__cell_head *owned __attribute__((tls_model("initial-exec")));
 /* Its address is the thread's token: unique among live threads. */
 static __thread char token __attribute__((tls_model("initial-exec")));
@@ -32,10 +26,6 @@ static inline pw__cell_head *head_of(const void *p) {
   return (pw__cell_head *)((char *)p - PAYLOAD_OFFSET);
 }
 
-static slot *slot_of(const pw__cells *set) {
-  return &table[((uintptr_t)set >> 6) % TABLE_SLOTS];
-}
-
 /* Gives the thread's cells up when it exits, values kept. */
 static void give_up(void *unused) {
   (void)unused;
@@ -45,7 +35,8 @@ static void give_up(void *unused) {
     atomic_store_explicit(&h->owner, NULL, memory_order_release);
   }
   owned = NULL;
-  memset(table, 0, sizeof(table));
+  free(pw__cells_table);
+  pw__cells_table = NULL;
 }
 
 static void make_key(void) { pthread_key_create(&exit_key, give_up); }
@@ -83,11 +74,12 @@ static pw__cell_head *claim(pw__cells *set, size_t size) {
   return h;
 }
 
-void *pw__cells_mine(pw__cells *set, size_t size) {
-  slot *s = slot_of(set);
-  if (__builtin_expect(s->set == set, 1)) return s->payload;
+void *pw__cells_claim(pw__cells *set, size_t size) {
   pw__cell_head *h = claim(set, size);
   if (!h) return NULL;
+  if (!pw__cells_table && !(pw__cells_table = calloc(PW__CELLS_SLOTS, sizeof(pw__cells_slot))))
+    return payload_of(h);
+  pw__cells_slot *s = pw__cells_slot_of(pw__cells_table, set);
   s->set = set;
   s->payload = payload_of(h);
   return s->payload;

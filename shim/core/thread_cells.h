@@ -32,10 +32,36 @@ typedef struct pw__cells {
   pw__cell_head *_Atomic first;
 } pw__cells;
 
+/* The thread's table of its cells (thread_cells.c), direct-mapped by the
+ * set's address. Sets are 8-byte fields side by side in a pool, so the
+ * index starts at bit 3: a pool's counters and histograms get slots of
+ * their own. */
+typedef struct pw__cells_slot {
+  const struct pw__cells *set;
+  void *payload;
+} pw__cells_slot;
+
+#define PW__CELLS_SLOTS 256
+extern __thread pw__cells_slot *pw__cells_table __attribute__((tls_model("initial-exec")));
+
+static inline pw__cells_slot *pw__cells_slot_of(pw__cells_slot *table, const pw__cells *set) {
+  uintptr_t a = (uintptr_t)set;
+  return &table[((a >> 3) ^ (a >> 11)) % PW__CELLS_SLOTS];
+}
+
+/* The miss: the set's list is walked, a cell claimed or made. */
+void *pw__cells_claim(pw__cells *set, size_t size);
+
 /* This thread's cell of SET (zeroed when new, SIZE bytes), or NULL when
- * memory runs out. The common case is a lookup in a small per-thread
- * table. */
-void *pw__cells_mine(pw__cells *set, size_t size);
+ * memory runs out. Inline, as the hit is a handful of instructions. */
+static inline void *pw__cells_mine(pw__cells *set, size_t size) {
+  pw__cells_slot *table = pw__cells_table;
+  if (__builtin_expect(table != NULL, 1)) {
+    pw__cells_slot *s = pw__cells_slot_of(table, set);
+    if (__builtin_expect(s->set == set, 1)) return s->payload;
+  }
+  return pw__cells_claim(set, size);
+}
 
 /* Walks every cell's payload, live threads' and given-up ones alike:
  * for (p = first(set); p; p = next(set, p)). Safe at any time. */
