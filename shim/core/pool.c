@@ -43,7 +43,8 @@ pw__pool *pw__pool_find(const void *key, pw__pool_kind kind, const char *name) {
   if (p) return p;
   pthread_mutex_lock(&create_lock);
   p = lookup(key);
-  if (!p && (p = calloc(1, sizeof(*p)))) {
+  if (!p && (p = aligned_alloc(_Alignof(pw__pool), sizeof(*p)))) {
+    memset(p, 0, sizeof(*p));
     p->key = key;
     p->kind = kind;
     snprintf(p->name, sizeof(p->name), "%s", name);

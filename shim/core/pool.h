@@ -27,10 +27,6 @@ typedef struct pw__pool {
   pw__pool_kind kind;
   _Atomic long configured_size; /* -1: unknown */
   _Atomic long max_size;        /* -1: unknown */
-  _Atomic long size;            /* connections holding a server connection */
-  _Atomic long checked_out;     /* unused for libpq: every connection is in use */
-  _Atomic long peak_size;
-  _Atomic long peak_checked_out;
   _Atomic uint64_t connects, failed_connects, closes, reconnects;
   pw__counter checkouts, checkins; /* read with pw__counter_get */
   _Atomic uint64_t failed_checkouts;
@@ -39,6 +35,14 @@ typedef struct pw__pool {
   _Atomic long held_too_long; /* checkouts over the threshold right now */
   pw__histogram wait, hold, connect;
   struct pw__pool *_Atomic next;
+  /* The gauges change on every checkout and checkin, from every thread
+   * that uses the pool: on a cache line of their own, so that line's
+   * trips between cores do not take the fields above with them (every
+   * hook reads the key and the cells' list heads). */
+  _Alignas(64) _Atomic long size; /* connections holding a server connection */
+  _Atomic long checked_out;       /* unused for libpq: every connection is in use */
+  _Atomic long peak_size;
+  _Atomic long peak_checked_out; /* the struct's size rounds up: nothing follows on the line */
 } pw__pool;
 
 /* Snapshot of one pool's contract metrics. */

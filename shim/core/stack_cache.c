@@ -33,7 +33,11 @@ static entry *slot_for(uintptr_t frame, uintptr_t return_to) {
   return &entries[(h >> 40) % ENTRIES];
 }
 
-const pw__stack *pw__stack_cache_find(uintptr_t frame, uintptr_t return_to) {
+/* Scalar and unrolled: four instructions a frame (load the slot's
+ * address, load the slot, compare, gather), where the vectorized loop
+ * the compiler makes by default takes six. */
+__attribute__((optimize("no-tree-vectorize"))) const pw__stack *pw__stack_cache_find(
+    uintptr_t frame, uintptr_t return_to) {
   if (!entries) return NULL;
   entry *e = slot_for(frame, return_to);
   if (!e->stack || e->frame != frame || e->return_to != return_to) return NULL;
@@ -42,6 +46,7 @@ const pw__stack *pw__stack_cache_find(uintptr_t frame, uintptr_t return_to) {
    * per frame: a hit, the common case, reads them all anyway. */
   uintptr_t differ = 0;
   unsigned depth = e->depth;
+#pragma GCC unroll 4
   for (unsigned i = 0; i < depth; i++)
     differ |= *(const uintptr_t *)e->chain[i].slot ^ e->chain[i].address;
   return differ ? NULL : e->stack;
