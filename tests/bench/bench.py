@@ -197,6 +197,25 @@ def callgrind_per_connect(r):
     return result
 
 
+def callgrind_start(r):
+    """Instructions of a whole run of /bin/true, without and with the shim:
+    the loader mapping and relocating libpoolwatch.so, and its
+    constructor. The kernel's side (mapping the file) is not counted."""
+    if not have_callgrind():
+        return None
+    result = []
+    for shim in (False, True):
+        with tempfile.TemporaryDirectory(prefix="pwbench-cg-") as d:
+            path = os.path.join(d, "callgrind.out")
+            r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}", "/bin/true"],
+                  shim)
+            annotated = subprocess.run(["callgrind_annotate", path], stdout=subprocess.PIPE,
+                                       text=True, check=True).stdout
+        total = re.search(r"^\s*([\d,]+) \(.*\)\s+PROGRAM TOTALS", annotated, re.M)
+        result.append(int(total.group(1).replace(",", "")))
+    return result
+
+
 def live_view(r):
     """The live view's cost in the watched process: the CPU time of a
     steady service (pwbench live) with POOLWATCH_LIVE=1 and without, both
@@ -339,7 +358,7 @@ def benchmark(r):
 
     print(f"bench: {r.rounds} rounds of {r.seconds} s per workload and side", file=sys.stderr)
     ir = {"zdb": callgrind_per_pair(r, "zdb"), "api": callgrind_per_pair(r, "api"),
-          "connect": callgrind_per_connect(r)}
+          "connect": callgrind_per_connect(r), "start": callgrind_start(r)}
     wall, cpu = pairs(r, "zdb", 1, frames=DEFAULT_STACK_DEPTH)
     zdb1 = add(f"libzdb checkout+checkin, 1 thread, stack depth {DEFAULT_STACK_DEPTH} (ns/pair)",
                "time", "ns", wall, target=("added ≤ 100 ns", lambda row: row.added() <= 100))
@@ -409,7 +428,8 @@ def benchmark(r):
                  None),
                 ("api", f"annotated pool checkout+checkin, 1 thread, depth {DEFAULT_STACK_DEPTH}, "
                  "per pair", None),
-                ("connect", "PQconnectdb + PQfinish, client side, per connect", 1000)):
+                ("connect", "PQconnectdb + PQfinish, client side, per connect", 1000),
+                ("start", "start and exit of /bin/true, whole process", None)):
             if ir[key]:
                 a, b = ir[key]
                 met = "" if target is None else ("yes" if b - a <= target else "NO")
