@@ -41,6 +41,14 @@ typedef struct recent {
 typedef struct shard {
   pw__spinlock lock;
   conn_entry *conns;
+  /* uthash frees a table when its last entry goes and allocates it again
+   * with the next (two allocations, 576 bytes zeroed): a program that
+   * connects and closes one connection at a time paid that on every
+   * connect. The keeper, an entry no PGconn can match (its key is the
+   * shard), keeps the table alive; it looks inherited, so every walk of
+   * the table already skips it. */
+  conn_entry keeper;
+  conn_entry *spare; /* the last entry freed, for the next connect */
   pw__checkout_table checkouts;
   handle_entry *handles;
   recent finished[RECENT_COUNT];
@@ -125,6 +133,32 @@ static const recent *recall(const recent *ring, const void *key) {
 
 /* ---- connections --------------------------------------------------- */
 
+/* Under SH's lock. */
+static void keep_table(shard *sh) {
+  if (sh->conns) return;
+  sh->keeper.r = (pw__conn_record){.conn = sh, .inherited = true};
+  HASH_ADD(hh, sh->conns, r.conn, sizeof(sh->keeper.r.conn), &sh->keeper);
+}
+
+/* A zeroed entry: the shard's spare if it has one (connects and closes
+ * come in turns), else a new one. */
+static conn_entry *entry_new(shard *sh) {
+  pw__spin_lock(&sh->lock);
+  conn_entry *e = sh->spare;
+  sh->spare = NULL;
+  pw__spin_unlock(&sh->lock);
+  if (e) memset(e, 0, sizeof(*e));
+  return e ? e : calloc(1, sizeof(*e));
+}
+
+static void entry_free(shard *sh, conn_entry *e) {
+  pw__spin_lock(&sh->lock);
+  conn_entry *spare = sh->spare;
+  sh->spare = e;
+  pw__spin_unlock(&sh->lock);
+  free(spare);
+}
+
 void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
                      char *conninfo, pw__connect_state state, bool blocking,
                      uint64_t start_ns, uint64_t end_ns) {
@@ -142,7 +176,7 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
     return;
   }
 
-  conn_entry *e = calloc(1, sizeof(*e));
+  conn_entry *e = entry_new(shard_of(conn));
   if (e) {
     e->r = (pw__conn_record){
       .conn = conn, .pool = pool, .stack = stack, .opened_ns = start_ns,
@@ -158,6 +192,7 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
      * back (inherited across fork, or finished by an untracked path). */
     HASH_FIND(hh, sh->conns, &conn, sizeof(conn), stale);
     if (stale) HASH_DEL(sh->conns, stale);
+    keep_table(sh);
     HASH_ADD(hh, sh->conns, r.conn, sizeof(e->r.conn), e);
     pw__spin_unlock(&sh->lock);
     if (stale) {
@@ -262,7 +297,7 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
     if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
   }
   free(e->r.conninfo);
-  free(e);
+  entry_free(sh, e);
   return true;
 }
 
