@@ -184,8 +184,11 @@ static void zdb_start(int size) {
 
 /* The loop callgrind counts (--toggle-collect=connect_loop): the client's
  * instructions per connect, with and without the shim. */
+/* A conninfo as programs write them: the shim redacts and keeps it. */
+static char conninfo[512];
+
 static void connect_once(void) {
-  PGconn *c = PQconnectdb("");
+  PGconn *c = PQconnectdb(conninfo);
   if (PQstatus(c) != CONNECTION_OK) die(PQerrorMessage(c));
   PQfinish(c);
 }
@@ -195,6 +198,9 @@ __attribute__((noinline)) void connect_loop(int count) {
 }
 
 static void run_connect(int count) {
+  const char *host = getenv("PGHOST"), *user = getenv("PGUSER"), *db = getenv("PGDATABASE");
+  snprintf(conninfo, sizeof(conninfo), "host=%s dbname=%s user=%s application_name=pwbench",
+           host ? host : "/tmp", db ? db : "postgres", user ? user : "postgres");
   /* One connect first, untimed and uncounted: libpq and poolwatch set
    * themselves up once per process (libunwind is loaded on the first
    * stack capture). */
