@@ -11,12 +11,16 @@
 
 static const uint64_t us = 1000, ms = 1000000;
 
-/* Never freed: a histogram lives as long as the process (its pool is never
- * freed), and each thread that records keeps a pointer to its cell of it. */
+/* Histograms of static storage, each used once: a histogram lives as long
+ * as the process (its pool is never freed), and each thread that records
+ * keeps a pointer to its cell of it. */
+static pw__histogram histograms[32];
+static size_t histograms_used;
+
 static pw__histogram *fresh(void) {
-  pw__histogram *h = calloc(1, sizeof(*h));
-  ASSERT_TRUE(h != NULL, "out of memory");
-  return h;
+  ASSERT_TRUE(histograms_used < sizeof(histograms) / sizeof(histograms[0]),
+              "more histograms than the test keeps");
+  return &histograms[histograms_used++];
 }
 
 /* Is REPORTED within the documented precision of TRUE_NS? */
