@@ -492,13 +492,14 @@ def callgrind_profile(r, out_dir):
         path = os.path.join(out_dir, f"callgrind.{'with' if shim else 'without'}")
         out, _, _ = r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}",
                         "--toggle-collect=zdb_pairs", f"{r.bin}/pwbench", "zdb", "1",
-                        "0.5" if r.quick else "2"], shim)
+                        "0.5" if r.quick else "2", str(DEFAULT_STACK_DEPTH)], shim)
         n = parse(out)["total_pairs"]
         inclusive = {f: ir / n for f, ir in callgrind_costs(path, True).items()}
         self_ = {f: ir / n for f, ir in callgrind_costs(path, False).items()}
         runs[shim] = (inclusive, self_, sum(self_.values()))
     (inc0, _, total0), (inc1, self1, total1) = runs[False], runs[True]
-    lines = ["## callgrind: libzdb checkout+checkin, 1 thread", "",
+    lines = [f"## callgrind: libzdb checkout+checkin, 1 thread, call site {DEFAULT_STACK_DEPTH} "
+             "frames deep", "",
              f"{total0:,.0f} instructions per pair without the shim, {total1:,.0f} with "
              f"(+{total1 - total0:,.0f}). Hooks have the names of the libzdb functions they "
              "wrap, and callgrind_annotate adds the two up in one row.", "",
