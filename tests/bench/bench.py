@@ -257,6 +257,17 @@ def mapped_objects(r, shim):
                    if ".so" in line.split()[-1]})
 
 
+def page_faults(r):
+    """Page faults of one /bin/true, without and with the shim: each is a
+    trip into the kernel, and unlike wall time the count is exact."""
+    result = []
+    for shim in (False, True):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
+        subprocess.run(["/bin/true"], env=r.env(shim), check=True)
+        result.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - before)
+    return result
+
+
 def process_start(r):
     """Start and exit of a program that never touches libpq (/bin/true):
     what every process pays that inherits the preload, a shell or a
@@ -396,6 +407,7 @@ def benchmark(r):
     add("start and exit of /bin/true (per process)", "time", "ms", process_start(r),
         target=("added ≤ 0.1 ms", lambda row: row.added() <= 0.1e6))
     maps = {shim: mapped_objects(r, shim) for shim in (False, True)}
+    faults = page_faults(r)
     live = live_view(r)
     with tempfile.TemporaryDirectory(prefix="pwbench-") as out_dir:
         samples, checked = exit_report(r, out_dir)
@@ -419,7 +431,8 @@ def benchmark(r):
     added_maps = [m for m in maps[True] if m not in maps[False]]
     lines += ["", "Objects a process that never uses libpq maps because of the shim (`/bin/cat "
               f"/proc/self/maps`): {', '.join(added_maps) or 'none'} (target: libpoolwatch.so "
-              f"alone: {'met' if added_maps == ['libpoolwatch.so'] else 'NOT met'})."]
+              f"alone: {'met' if added_maps == ['libpoolwatch.so'] else 'NOT met'}); page faults of "
+              f"one /bin/true: {faults[0]} without, {faults[1]} with."]
     if any(ir.values()):
         lines += ["", "| callgrind: instructions | without shim | with shim | added | target | met |",
                   "|---|---:|---:|---:|---|---|"]
