@@ -147,6 +147,20 @@ static pw__symbolizer *session_get(void) {
   return session;
 }
 
+pw__symbolizer *pw__session_acquire(bool *shared) {
+  /* Busy only in a forked child whose parent was in the middle of a
+   * tick: that child makes a session of its own. */
+  *shared = pthread_mutex_trylock(&session_lock) == 0;
+  return *shared ? session_get() : pw__symbolizer_new();
+}
+
+void pw__session_release(pw__symbolizer *symbolizer, bool shared) {
+  if (shared)
+    pthread_mutex_unlock(&session_lock);
+  else
+    pw__symbolizer_free(symbolizer);
+}
+
 static int by_seconds(const void *a, const void *b) {
   double x = ((const held *)a)->seconds, y = ((const held *)b)->seconds;
   return x > y ? -1 : x < y;
@@ -209,20 +223,15 @@ void pw__live_format(pw__buf *out) {
     pw__buf_puts(out, n++ ? ",\n  " : "\n  ");
     pw__report_pool_json(out, &pr);
   }
-  /* Busy only in a forked child whose parent was in the middle of a
-   * tick: that child makes a session of its own. */
-  bool shared = pthread_mutex_trylock(&session_lock) == 0;
-  pw__symbolizer *symbolizer = shared ? session_get() : pw__symbolizer_new();
+  bool shared;
+  pw__symbolizer *symbolizer = pw__session_acquire(&shared);
   pw__buf_puts(out, "],\n \"oldest\": [");
   rows_json(out, symbolizer, set.oldest, (size_t)set.oldest_count, false);
   pw__buf_puts(out, "],\n \"call_sites\": [");
   rows_json(out, symbolizer, set.sites, set.site_count < TOP_COUNT ? set.site_count : TOP_COUNT,
             true);
   pw__buf_puts(out, "]}\n");
-  if (shared)
-    pthread_mutex_unlock(&session_lock);
-  else
-    pw__symbolizer_free(symbolizer);
+  pw__session_release(symbolizer, shared);
   held_set_free(&set);
 }
 
