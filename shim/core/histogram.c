@@ -1,15 +1,8 @@
+/* Histograms: reading them (totals, percentiles, Prometheus buckets) and
+ * taking values back; recording is inline in histogram.h. */
 #include "core/histogram.h"
 
 #include <string.h>
-
-/* Values below 8 ns get a bucket each; above, bucket = 8 * exponent + the
- * three bits after the leading one. */
-int pw__histogram_bucket(uint64_t ns) {
-  if (ns < 8) return (int)ns;
-  int exponent = 63 - __builtin_clzll(ns);
-  int mantissa = (int)((ns >> (exponent - 3)) & 7);
-  return (exponent - 2) * 8 + mantissa;
-}
 
 uint64_t pw__histogram_bucket_upper(int bucket) {
   if (bucket < 8) return (uint64_t)bucket;
@@ -22,15 +15,6 @@ uint64_t pw__histogram_bucket_upper(int bucket) {
 
 static pw__histogram_cell *mine(pw__histogram *h) {
   return pw__cells_mine(&h->cells, sizeof(pw__histogram_cell));
-}
-
-void pw__histogram_record(pw__histogram *h, uint64_t ns) {
-  pw__histogram_cell *c = mine(h);
-  if (!c) return; /* out of memory: this value goes unrecorded */
-  pw__cell_add(&c->count, 1);
-  pw__cell_add(&c->sum_ns, ns);
-  pw__cell_add(&c->buckets[pw__histogram_bucket(ns)], 1);
-  if (ns > pw__cell_get(&c->max_ns)) atomic_store_explicit(&c->max_ns, ns, memory_order_relaxed);
 }
 
 void pw__histogram_unrecord(pw__histogram *h, uint64_t ns) {

@@ -32,7 +32,7 @@ typedef struct pw__distribution {
   double sum;
 } pw__distribution;
 
-void pw__histogram_record(pw__histogram *h, uint64_t ns);
+static inline void pw__histogram_record(pw__histogram *h, uint64_t ns);
 /* Takes back a value recorded earlier (the max stays). */
 void pw__histogram_unrecord(pw__histogram *h, uint64_t ns);
 /* Zeroes H. Only when no other thread records (in a forked child). A
@@ -45,8 +45,25 @@ void pw__histogram_totals(const pw__histogram *h, uint64_t *count, uint64_t *sum
  * whole buckets (for Prometheus' cumulative buckets). */
 uint64_t pw__histogram_count_below(const pw__histogram *h, double limit_seconds);
 
-/* Bucket index of NS and the largest value that bucket holds. */
-int pw__histogram_bucket(uint64_t ns);
+/* Bucket index of NS and the largest value that bucket holds. Values
+ * below 8 ns get a bucket each; above, bucket = 8 * exponent + the three
+ * bits after the leading one. */
+static inline int pw__histogram_bucket(uint64_t ns) {
+  if (ns < 8) return (int)ns;
+  int exponent = 63 - __builtin_clzll(ns);
+  int mantissa = (int)((ns >> (exponent - 3)) & 7);
+  return (exponent - 2) * 8 + mantissa;
+}
 uint64_t pw__histogram_bucket_upper(int bucket);
+
+/* Inline: two per checkout and checkin, each a handful of plain adds. */
+static inline void pw__histogram_record(pw__histogram *h, uint64_t ns) {
+  pw__histogram_cell *c = pw__cells_mine(&h->cells, sizeof(pw__histogram_cell));
+  if (!c) return; /* out of memory: this value goes unrecorded */
+  pw__cell_add(&c->count, 1);
+  pw__cell_add(&c->sum_ns, ns);
+  pw__cell_add(&c->buckets[pw__histogram_bucket(ns)], 1);
+  if (ns > pw__cell_get(&c->max_ns)) atomic_store_explicit(&c->max_ns, ns, memory_order_relaxed);
+}
 
 #endif
