@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/census.h"
 #include "core/checkout_table.h"
 #include "common/clock.h"
 #include "core/findings.h"
@@ -261,7 +262,10 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
     emit("close", pool, conn, stack, held, NULL);
     if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
   }
-  free(e->r.conninfo);
+  if (e->r.at_census && !e->r.inherited)
+    pw__census_keep_conn(&e->r); /* takes the conninfo */
+  else
+    free(e->r.conninfo);
   free(e);
   return true;
 }
@@ -375,6 +379,7 @@ static void checkout_ended(const pw__checkout_record *c, uint64_t now) {
   }
   if (c->reported_held)
     emit("held_too_long_returned", pool, c->handle, c->stack, pw__seconds(held), NULL);
+  if (c->at_census) pw__census_keep_checkout(c);
 }
 
 bool pw__checkin_take(const void *handle, pw__checkout_record *taken, const void **conn) {
@@ -546,6 +551,32 @@ static pw__holder *collect_holders(pw__pool *pool, size_t *count) {
   return holders;
 }
 
+/* ---- the census ------------------------------------------------------ */
+
+size_t pw__census_take(void) {
+  size_t marked = 0;
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    shard *sh = &shards[i];
+    pw__spin_lock(&sh->lock);
+    /* A pool's idle connections are the pool's, not leaks (see the
+     * report's counts_as_leak): only the program's own are marked. */
+    for (conn_entry *e = sh->conns; e; e = e->hh.next) {
+      if (e->r.inherited || e->r.at_census) continue;
+      if (e->r.pool->kind != PW__POOL_LIBPQ && !atomic_load(&e->r.pool->stopped)) continue;
+      e->r.at_census = true;
+      marked++;
+    }
+    for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c;
+         c = pw__checkout_table_next(&sh->checkouts, c)) {
+      if (c->inherited || c->at_census) continue;
+      c->at_census = true;
+      marked++;
+    }
+    pw__spin_unlock(&sh->lock);
+  }
+  return marked;
+}
+
 /* ---- snapshots ------------------------------------------------------ */
 
 #define GROW(array, count, cap)                                            \
@@ -584,6 +615,7 @@ bool pw__snapshot_take(pw__snapshot *s) {
     }
     pw__spin_unlock(&sh->lock);
   }
+  if (ok) ok = pw__census_copy(s);
   if (ok) ok = pw__findings_copy(s);
   if (!ok) pw__snapshot_free(s);
   return ok;
@@ -641,6 +673,7 @@ void pw__registry_atfork_child(void) {
       c->inherited = true;
   }
   pw__findings_atfork_child();
+  pw__census_atfork_child();
   cached_thread_id = 0;
   atomic_store(&used, false);
 }

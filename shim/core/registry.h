@@ -48,6 +48,8 @@ typedef struct pw__conn_record {
   pw__connect_state state;
   bool inherited;          /* opened by the parent before fork() */
   bool reported_held;      /* crossed POOLWATCH_LEAK_THRESHOLD already */
+  bool at_census;          /* still open when the census was taken */
+  bool closed_at_shutdown; /* open at the census, closed after it */
   char *conninfo;          /* redacted */
 } pw__conn_record;
 
@@ -60,6 +62,8 @@ typedef struct pw__checkout_record {
   pid_t thread;
   bool inherited;
   bool reported_held;      /* crossed POOLWATCH_LEAK_THRESHOLD already */
+  bool at_census;          /* still checked out when the census was taken */
+  bool closed_at_shutdown; /* out at the census, returned or closed after it */
 } pw__checkout_record;
 
 /* --- connections ---------------------------------------------------- */
@@ -141,6 +145,18 @@ void pw__finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *sta
 /* Adds to TOTALS[kind] the occurrences of each finding kind in POOL. */
 void pw__finding_totals(const pw__pool *pool, uint64_t totals[PW__FINDING_KIND_COUNT]);
 
+/* --- the census ----------------------------------------------------- */
+
+/* The program's own code has finished: a language runtime (Python, Ruby,
+ * Perl) is about to finalize, and its finalizers will close whatever the
+ * program left open, which would hide every leak. Marks each connection
+ * and checkout open now that counts as a leak (connections of the libpq
+ * pool or of a stopped pool, every checkout); one closed afterwards stays
+ * in the registry as closed_at_shutdown, so the exit report still lists
+ * it. Returns how many it marked. May be called again: it marks what is
+ * open then. */
+size_t pw__census_take(void);
+
 /* --- snapshots for reports ------------------------------------------ */
 
 typedef struct pw__holder {
@@ -161,9 +177,9 @@ typedef struct pw__finding_record {
 } pw__finding_record;
 
 typedef struct pw__snapshot {
-  pw__conn_record *conns;         /* live, non-inherited */
+  pw__conn_record *conns;         /* live, non-inherited, then closed_at_shutdown */
   size_t conn_count;
-  pw__checkout_record *checkouts; /* live, non-inherited */
+  pw__checkout_record *checkouts; /* live, non-inherited, then closed_at_shutdown */
   size_t checkout_count;
   pw__finding_record *findings;
   size_t finding_count;

@@ -245,7 +245,7 @@ static void collect_pools(pw__report *r) {
     if (!atomic_load(&p->used) || (!p->connects && !p->checkouts && !p->failed_checkouts && !p->size))
       continue;
     pw__pool_report_fill(&r->pools[r->pool_count++], p);
-    if (p->kind != PW__POOL_LIBPQ && atomic_load(&p->started) && !atomic_load(&p->stopped))
+    if (pw__pool_kind_must_close(p->kind) && atomic_load(&p->started) && !atomic_load(&p->stopped))
       add_pool_not_closed(&r->snapshot, p);
   }
 }
