@@ -1,0 +1,152 @@
+"""SQLAlchemy's pools, through its pool events.
+
+Each pool is a poolwatch pool of kind "sqlalchemy", named after its
+engine's URL with the password hidden. The events map onto poolwatch.h:
+connect and close are the pool's connections; checkout and checkin its
+checkouts (the wait runs from Pool.connect to the checkout event);
+QueuePool's TimeoutError ("QueuePool limit of size N overflow M reached")
+is a failed checkout, which the shim records as pool_exhausted with the
+stacks of whoever holds the pool; reset tells whether the connection goes
+back with a transaction open that the pool rolls back. pool.size is
+QueuePool's size(), and pool.overflow what QueuePool.overflow() returns.
+An engine left open at exit is fine: nobody disposes engines.
+"""
+from poolwatch import api
+from poolwatch.connections import handle_of, in_transaction
+
+
+def _pool_state(pool):
+    """The poolwatch pool of a SQLAlchemy pool, declared on first use."""
+    handle = pool.__dict__.get("_poolwatch")
+    if handle is None:
+        name = pool.__dict__.get("_poolwatch_name") or type(pool).__name__
+        size = max_size = -1
+        if hasattr(pool, "_max_overflow") and hasattr(pool, "size"):  # QueuePool
+            size = pool.size()
+            max_size = size + pool._max_overflow if pool._max_overflow >= 0 else -1
+        handle = api.declare("sqlalchemy", name, size, max_size)
+        pool._poolwatch = handle
+        _report_overflow(pool)
+    return handle
+
+
+def _pool_of(record):
+    # _ConnectionRecord keeps its pool in a private attribute (1.4:
+    # self.__pool); the events do not pass the pool itself.
+    return getattr(record, "_ConnectionRecord__pool", None) or getattr(record, "_pool", None)
+
+
+def _report_overflow(pool):
+    """QueuePool's overflow() as it is now; it changes only where a
+    connection is created or closed, or the pool disposed."""
+    handle = pool.__dict__.get("_poolwatch")
+    if handle is not None and hasattr(pool, "_max_overflow"):
+        api.pool_overflow(handle, pool.overflow())
+
+
+def _reporting_overflow(method):
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _report_overflow(self)
+    return wrapper
+
+
+def instrument(sqlalchemy):
+    from sqlalchemy import event, exc
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import Pool, QueuePool
+    from sqlalchemy.pool.base import reset_rollback
+
+    engine_init = Engine.__init__
+
+    def __init__(self, pool, dialect, url, *args, **kwargs):
+        engine_init(self, pool, dialect, url, *args, **kwargs)
+        pool._poolwatch_name = url.render_as_string(hide_password=True)
+
+    Engine.__init__ = __init__
+
+    engine_dispose = Engine.dispose
+
+    def dispose(self, *args, **kwargs):
+        # dispose() replaces the pool with pool.recreate(): the new pool is
+        # the same engine's, so the same poolwatch pool.
+        old = self.pool
+        engine_dispose(self, *args, **kwargs)
+        if self.pool is not old:
+            for key in ("_poolwatch_name", "_poolwatch"):
+                if key in old.__dict__:
+                    self.pool.__dict__[key] = old.__dict__[key]
+
+    Engine.dispose = dispose
+
+    pool_connect = Pool.connect
+
+    def connect(self):
+        handle = _pool_state(self)
+        api.checkout_begin(handle)
+        try:
+            return pool_connect(self)
+        except exc.TimeoutError:
+            api.checkout_end(handle, None)
+            raise
+
+    Pool.connect = connect
+
+    for name in ("_inc_overflow", "_dec_overflow", "dispose"):
+        setattr(QueuePool, name, _reporting_overflow(getattr(QueuePool, name)))
+
+    def on_connect(dbapi_connection, record):
+        pool = _pool_of(record)
+        if pool is None:
+            return
+        handle = _pool_state(pool)
+        record._poolwatch_handle = handle_of(dbapi_connection)
+        api.conn_opened(handle, record._poolwatch_handle, 1)
+
+    def on_checkout(dbapi_connection, record, proxy):
+        pool = _pool_of(record)
+        conn = record.__dict__.get("_poolwatch_handle")
+        if pool is None or conn is None:
+            return
+        record._poolwatch_out = True
+        api.checkout_end(_pool_state(pool), conn)
+
+    def on_reset(dbapi_connection, record):
+        pool = _pool_of(record)
+        if pool is not None and pool._reset_on_return is reset_rollback:
+            record._poolwatch_in_transaction = in_transaction(dbapi_connection)
+
+    def on_checkin(dbapi_connection, record):
+        pool = _pool_of(record)
+        conn = record.__dict__.get("_poolwatch_handle")
+        if pool is None or conn is None or not record.__dict__.get("_poolwatch_out"):
+            return
+        handle = _pool_state(pool)
+        record._poolwatch_out = False
+        in_tx = record.__dict__.pop("_poolwatch_in_transaction", False)
+        api.checkin(handle, conn, 1 if in_tx else 0)
+        closed = record.__dict__.pop("_poolwatch_closed", None)
+        if closed is not None:
+            api.conn_closed(handle, closed)
+
+    def on_close(dbapi_connection, record):
+        pool = _pool_of(record)
+        conn = record.__dict__.pop("_poolwatch_handle", None)
+        if pool is None or conn is None:
+            return
+        if record.__dict__.get("_poolwatch_out"):
+            # Invalidated while the program holds it (a lost connection):
+            # SQLAlchemy's normal recovery, not closed_while_checked_out.
+            # The program still returns it; the close is told then.
+            record._poolwatch_closed = conn
+            record._poolwatch_handle = conn
+            return
+        api.conn_closed(_pool_state(pool), conn)
+
+    event.listen(Pool, "connect", on_connect)
+    event.listen(Pool, "checkout", on_checkout)
+    event.listen(Pool, "reset", on_reset)
+    event.listen(Pool, "checkin", on_checkin)
+    event.listen(Pool, "close", on_close)
