@@ -7,10 +7,16 @@ checkouts (the wait runs from Pool.connect to the checkout event);
 QueuePool's TimeoutError ("QueuePool limit of size N overflow M reached")
 is a failed checkout, which the shim records as pool_exhausted with the
 stacks of whoever holds the pool; reset tells whether the connection goes
-back with a transaction open that the pool rolls back. pool.size is
+back with a transaction open that the pool rolls back (for connections
+the program took as DBAPI connections, from Engine.raw_connection() or
+Pool.connect(): a 1.4 Connection's implicit transaction holds only reads,
+since SQLAlchemy commits its writes itself, and ending it with the pool's
+rollback is how SQLAlchemy works). pool.size is
 QueuePool's size(), and pool.overflow what QueuePool.overflow() returns.
 An engine left open at exit is fine: nobody disposes engines.
 """
+import sys
+
 from poolwatch import api
 from poolwatch.connections import handle_of, in_transaction
 
@@ -55,7 +61,7 @@ def _reporting_overflow(method):
 
 def instrument(sqlalchemy):
     from sqlalchemy import event, exc
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.pool import Pool, QueuePool
     from sqlalchemy.pool.base import reset_rollback
 
@@ -80,6 +86,21 @@ def instrument(sqlalchemy):
                     self.pool.__dict__[key] = old.__dict__[key]
 
     Engine.dispose = dispose
+
+    engine_raw_connection = Engine.raw_connection
+    # A Connection takes its DBAPI connection with raw_connection() too.
+    connection_init = Connection.__init__.__code__
+
+    def raw_connection(self, _connection=None):
+        fairy = engine_raw_connection(self, _connection)
+        if _connection is None and sys._getframe(1).f_code is not connection_init:
+            # The program's own DBAPI connection.
+            record = getattr(fairy, "_connection_record", None)
+            if record is not None:
+                record._poolwatch_dbapi_use = True
+        return fairy
+
+    Engine.raw_connection = raw_connection
 
     pool_connect = Pool.connect
 
@@ -113,9 +134,15 @@ def instrument(sqlalchemy):
         record._poolwatch_out = True
         api.checkout_end(_pool_state(pool), conn)
 
-    def on_reset(dbapi_connection, record):
+    def on_reset(connection, record):
         pool = _pool_of(record)
-        if pool is not None and pool._reset_on_return is reset_rollback:
+        if pool is None:
+            return
+        # A pool used without an engine hands out DBAPI connections only.
+        dbapi_use = record.__dict__.pop("_poolwatch_dbapi_use", "_poolwatch_name" not in pool.__dict__)
+        if dbapi_use and pool._reset_on_return is reset_rollback:
+            # 1.4 passes the _ConnectionFairy here, not the DBAPI connection.
+            dbapi_connection = getattr(connection, "dbapi_connection", connection)
             record._poolwatch_in_transaction = in_transaction(dbapi_connection)
 
     def on_checkin(dbapi_connection, record):
