@@ -22,7 +22,9 @@ def _bind(library, name, restype, argtypes):
 
 
 try:
-    _library = ctypes.CDLL(None)
+    # PyDLL keeps the GIL across the call: these calls never block, and
+    # releasing and taking the GIL back would cost more than the call.
+    _library = ctypes.PyDLL(None)
     pool_declare_kind = _bind(_library, "pool_declare_kind", _pool,
                               [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int])
     pool_close = _bind(_library, "pool_close", None, [_pool])

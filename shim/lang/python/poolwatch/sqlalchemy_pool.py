@@ -103,14 +103,16 @@ def instrument(sqlalchemy):
     Engine.raw_connection = raw_connection
 
     pool_connect = Pool.connect
+    checkout_begin, checkout_end, checkin = api.checkout_begin, api.checkout_end, api.checkin
 
     def connect(self):
-        handle = _pool_state(self)
-        api.checkout_begin(handle)
+        # On every checkout: kept to a dictionary lookup and one call.
+        handle = self.__dict__.get("_poolwatch") or _pool_state(self)
+        checkout_begin(handle)
         try:
             return pool_connect(self)
         except exc.TimeoutError:
-            api.checkout_end(handle, None)
+            checkout_end(handle, None)
             raise
 
     Pool.connect = connect
@@ -118,59 +120,60 @@ def instrument(sqlalchemy):
     for name in ("_inc_overflow", "_dec_overflow", "dispose"):
         setattr(QueuePool, name, _reporting_overflow(getattr(QueuePool, name)))
 
+    # Each record (one pooled connection) keeps its poolwatch pool and
+    # connection handle, so the hot events read two attributes.
     def on_connect(dbapi_connection, record):
         pool = _pool_of(record)
         if pool is None:
             return
         handle = _pool_state(pool)
+        record._poolwatch_pool = handle
         record._poolwatch_handle = handle_of(dbapi_connection)
+        # A pool used without an engine hands out DBAPI connections only.
+        record._poolwatch_standalone = "_poolwatch_name" not in pool.__dict__
         api.conn_opened(handle, record._poolwatch_handle, 1)
 
     def on_checkout(dbapi_connection, record, proxy):
-        pool = _pool_of(record)
-        conn = record.__dict__.get("_poolwatch_handle")
-        if pool is None or conn is None:
-            return
-        record._poolwatch_out = True
-        api.checkout_end(_pool_state(pool), conn)
+        state = record.__dict__
+        conn = state.get("_poolwatch_handle")
+        if conn is not None:
+            state["_poolwatch_out"] = True
+            checkout_end(state["_poolwatch_pool"], conn)
 
     def on_reset(connection, record):
-        pool = _pool_of(record)
-        if pool is None:
-            return
-        # A pool used without an engine hands out DBAPI connections only.
-        dbapi_use = record.__dict__.pop("_poolwatch_dbapi_use", "_poolwatch_name" not in pool.__dict__)
-        if dbapi_use and pool._reset_on_return is reset_rollback:
-            # 1.4 passes the _ConnectionFairy here, not the DBAPI connection.
-            dbapi_connection = getattr(connection, "dbapi_connection", connection)
-            record._poolwatch_in_transaction = in_transaction(dbapi_connection)
+        state = record.__dict__
+        if state.pop("_poolwatch_dbapi_use", False) or state.get("_poolwatch_standalone"):
+            pool = _pool_of(record)
+            if pool is not None and pool._reset_on_return is reset_rollback:
+                # 1.4 passes the _ConnectionFairy here, not the DBAPI connection.
+                dbapi_connection = getattr(connection, "dbapi_connection", connection)
+                state["_poolwatch_in_transaction"] = in_transaction(dbapi_connection)
 
     def on_checkin(dbapi_connection, record):
-        pool = _pool_of(record)
-        conn = record.__dict__.get("_poolwatch_handle")
-        if pool is None or conn is None or not record.__dict__.get("_poolwatch_out"):
+        state = record.__dict__
+        if not state.get("_poolwatch_out"):
             return
-        handle = _pool_state(pool)
-        record._poolwatch_out = False
-        in_tx = record.__dict__.pop("_poolwatch_in_transaction", False)
-        api.checkin(handle, conn, 1 if in_tx else 0)
-        closed = record.__dict__.pop("_poolwatch_closed", None)
+        state["_poolwatch_out"] = False
+        handle = state["_poolwatch_pool"]
+        checkin(handle, state["_poolwatch_handle"],
+                1 if state.pop("_poolwatch_in_transaction", False) else 0)
+        closed = state.pop("_poolwatch_closed", None)
         if closed is not None:
             api.conn_closed(handle, closed)
 
     def on_close(dbapi_connection, record):
-        pool = _pool_of(record)
-        conn = record.__dict__.pop("_poolwatch_handle", None)
-        if pool is None or conn is None:
+        state = record.__dict__
+        conn = state.get("_poolwatch_handle")
+        if conn is None:
             return
-        if record.__dict__.get("_poolwatch_out"):
+        if state.get("_poolwatch_out"):
             # Invalidated while the program holds it (a lost connection):
             # SQLAlchemy's normal recovery, not closed_while_checked_out.
             # The program still returns it; the close is told then.
-            record._poolwatch_closed = conn
-            record._poolwatch_handle = conn
+            state["_poolwatch_closed"] = conn
             return
-        api.conn_closed(_pool_state(pool), conn)
+        del state["_poolwatch_handle"]
+        api.conn_closed(state["_poolwatch_pool"], conn)
 
     event.listen(Pool, "connect", on_connect)
     event.listen(Pool, "checkout", on_checkout)
