@@ -3,7 +3,8 @@
 Each "request" takes a connection from the pool; the report handler
 forgets to give its connection back. With pool_size=2 and max_overflow=1,
 the fourth request waits for a connection nobody will return and fails
-with "QueuePool limit of size 2 overflow 1 reached, connection timed out".
+with "QueuePool limit of size 2 overflow 1 reached, connection timed out"
+(the program exits with status 1).
 
     poolwatch run -- python3 examples/leaky_sqlalchemy.py
 
@@ -34,8 +35,8 @@ def monthly_report():
 
 def main():
     for request in range(4):
-        list_orders()
         try:
+            list_orders()
             monthly_report()
         except sqlalchemy.exc.TimeoutError as error:
             print("request %d failed: %s" % (request, str(error).splitlines()[0]), file=sys.stderr)
