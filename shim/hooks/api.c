@@ -84,16 +84,29 @@ PW__EXPORT void pw_v1_checkout_begin(pw_pool *pool) {
   if (pool) checkout_started_ns = pw__now_ns();
 }
 
+static void checkout_end(pw_pool *pool, const void *conn, uint64_t start, uint64_t end) {
+  if (conn)
+    pw__checkout_done(core(pool), conn, pw__capture(), start, end);
+  else
+    pw__checkout_failed(core(pool), pw__capture(), start, end);
+}
+
 PW__EXPORT void pw_v1_checkout_end(pw_pool *pool, const void *conn) {
   if (!pool) return;
   int saved = errno;
   uint64_t end = pw__now_ns();
   uint64_t start = checkout_started_ns ? checkout_started_ns : end;
   checkout_started_ns = 0;
-  if (conn)
-    pw__checkout_done(core(pool), conn, pw__capture(), start, end);
-  else
-    pw__checkout_failed(core(pool), pw__capture(), start, end);
+  checkout_end(pool, conn, start, end);
+  errno = saved;
+}
+
+PW__EXPORT void pw_v1_checkout_waited(pw_pool *pool, const void *conn,
+                                      unsigned long long waited_ns) {
+  if (!pool) return;
+  int saved = errno;
+  uint64_t end = pw__now_ns();
+  checkout_end(pool, conn, waited_ns < end ? end - waited_ns : 0, end);
   errno = saved;
 }
 

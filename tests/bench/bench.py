@@ -32,6 +32,7 @@ class Runner:
     def __init__(self, build, quick):
         self.lib = os.path.join(build, "shim", "libpoolwatch.so")
         self.bin = os.path.join(build, "tests", "bench")
+        self.tool = os.path.join(build, "tools", "poolwatch")
         self.quick = quick
         self.rounds = 3 if quick else 5
         # Connects and pgbench vary more from run to run: more rounds.
@@ -148,6 +149,24 @@ def pgbench(r):
         tps = float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))
         return tps, cpu / (clients * tx)
     return r.ab2(measure, rounds=r.noisy_rounds)
+
+
+# A SQLAlchemy pool's checkout+checkin as a Python service pays it: the
+# plain interpreter against the same under `poolwatch run`, which adds the
+# preload and the Python package (SQLAlchemy's pool events and ctypes
+# calls into the shim). Wall and CPU ns per pair.
+def sqlalchemy_pairs(r):
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sqlalchemy_pairs.py")
+
+    def measure(shim):
+        argv = ["/usr/bin/python3", script, str(r.seconds)]
+        with tempfile.TemporaryDirectory(prefix="pwbench-") as out_dir:
+            if shim:
+                argv = [r.tool, "run", "--quiet", "--output", out_dir, "--"] + argv
+            out, _, _ = r.run(argv, False)
+        v = parse(out)
+        return v["ns_per_op"], v["cpu_ns_per_op"]
+    return r.ab2(measure)
 
 
 def process_start(r):
@@ -269,6 +288,11 @@ def benchmark(r):
         add(f"annotated pool, {t} thread{'s' if t > 1 else ''} (ns/pair)", "time", "ns", wall)
         if t == 1:
             add("… CPU time per pair", "time", "ns", cpu)
+    if subprocess.run(["/usr/bin/python3", "-c", "import sqlalchemy, psycopg2"]).returncode == 0:
+        wall, cpu = sqlalchemy_pairs(r)
+        add("SQLAlchemy checkout+checkin under poolwatch run (ns/pair)", "time", "ns", wall,
+            target=("≤ 1.10× (ratio ≥ 0.91)", lambda row: row.ratio() >= 1 / 1.10))
+        add("… CPU time per pair", "time", "ns", cpu)
     wall, cpu = connects(r)
     add("PQconnectdb + PQfinish, unix socket (per connect)", "time", "ms", wall,
         target=("ratio ≥ 0.99", lambda row: row.ratio() >= 0.99))

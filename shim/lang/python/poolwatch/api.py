@@ -29,8 +29,8 @@ try:
                               [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int])
     pool_close = _bind(_library, "pool_close", None, [_pool])
     pool_overflow = _bind(_library, "pool_overflow", None, [_pool, ctypes.c_long])
-    checkout_begin = _bind(_library, "checkout_begin", None, [_pool])
-    checkout_end = _bind(_library, "checkout_end", None, [_pool, _conn])
+    checkout_waited = _bind(_library, "checkout_waited", None,
+                            [_pool, _conn, ctypes.c_ulonglong])
     checkin = _bind(_library, "checkin", None, [_pool, _conn, ctypes.c_int])
     conn_opened = _bind(_library, "conn_opened", None, [_pool, _conn, ctypes.c_int])
     conn_closed = _bind(_library, "conn_closed", None, [_pool, _conn])

@@ -11,6 +11,8 @@ min_size and its maximum max_size.
 This tracking comes from the pool's own calls only: it does not need the
 shim to see psycopg 3's connects.
 """
+from time import monotonic_ns
+
 from poolwatch import api
 from poolwatch.connections import handle_of, in_transaction
 
@@ -44,14 +46,14 @@ def instrument(module):
 
     def getconn(self, *args, **kwargs):
         handle = _pool_state(self)
-        api.checkout_begin(handle)
+        start = monotonic_ns()
         try:
             conn = original_getconn(self, *args, **kwargs)
         except PoolTimeout:
-            api.checkout_end(handle, None)
+            api.checkout_waited(handle, None, monotonic_ns() - start)
             raise
         owner = getattr(conn, "_poolwatch", None)
-        api.checkout_end(handle, owner[1] if owner else handle_of(conn))
+        api.checkout_waited(handle, owner[1] if owner else handle_of(conn), monotonic_ns() - start)
         return conn
 
     def putconn(self, conn, *args, **kwargs):

@@ -2,8 +2,10 @@
 
 Each pool is a poolwatch pool of kind "sqlalchemy", named after its
 engine's URL with the password hidden. The events map onto poolwatch.h:
-connect and close are the pool's connections; checkout and checkin its
-checkouts (the wait runs from Pool.connect to the checkout event);
+connect and close are the pool's connections; checkin ends a checkout,
+which Pool.connect() makes (one call into the shim with the time it
+waited, rather than a checkout event: each call through ctypes costs
+more than SQLAlchemy's whole checkout, see tests/bench);
 QueuePool's TimeoutError ("QueuePool limit of size N overflow M reached")
 is a failed checkout, which the shim records as pool_exhausted with the
 stacks of whoever holds the pool; reset tells whether the connection goes
@@ -16,6 +18,7 @@ QueuePool's size(), and pool.overflow what QueuePool.overflow() returns.
 An engine left open at exit is fine: nobody disposes engines.
 """
 import sys
+from time import monotonic_ns
 
 from poolwatch import api
 from poolwatch.connections import handle_of, in_transaction
@@ -103,17 +106,24 @@ def instrument(sqlalchemy):
     Engine.raw_connection = raw_connection
 
     pool_connect = Pool.connect
-    checkout_begin, checkout_end, checkin = api.checkout_begin, api.checkout_end, api.checkin
+    checkout_waited, checkin = api.checkout_waited, api.checkin
 
     def connect(self):
-        # On every checkout: kept to a dictionary lookup and one call.
+        # On every checkout: kept to a clock read, a few attribute reads
+        # and one call into the shim.
         handle = self.__dict__.get("_poolwatch") or _pool_state(self)
-        checkout_begin(handle)
+        start = monotonic_ns()
         try:
-            return pool_connect(self)
+            fairy = pool_connect(self)
         except exc.TimeoutError:
-            checkout_end(handle, None)
+            checkout_waited(handle, None, monotonic_ns() - start)
             raise
+        state = fairy._connection_record.__dict__
+        conn = state.get("_poolwatch_handle")
+        if conn is not None:
+            state["_poolwatch_out"] = True
+            checkout_waited(handle, conn, monotonic_ns() - start)
+        return fairy
 
     Pool.connect = connect
 
@@ -132,13 +142,6 @@ def instrument(sqlalchemy):
         # A pool used without an engine hands out DBAPI connections only.
         record._poolwatch_standalone = "_poolwatch_name" not in pool.__dict__
         api.conn_opened(handle, record._poolwatch_handle, 1)
-
-    def on_checkout(dbapi_connection, record, proxy):
-        state = record.__dict__
-        conn = state.get("_poolwatch_handle")
-        if conn is not None:
-            state["_poolwatch_out"] = True
-            checkout_end(state["_poolwatch_pool"], conn)
 
     def on_reset(connection, record):
         state = record.__dict__
@@ -176,7 +179,6 @@ def instrument(sqlalchemy):
         api.conn_closed(state["_poolwatch_pool"], conn)
 
     event.listen(Pool, "connect", on_connect)
-    event.listen(Pool, "checkout", on_checkout)
     event.listen(Pool, "reset", on_reset)
     event.listen(Pool, "checkin", on_checkin)
     event.listen(Pool, "close", on_close)
