@@ -101,12 +101,14 @@ PW__EXPORT void pw_v1_checkout_end(pw_pool *pool, const void *conn) {
   errno = saved;
 }
 
-PW__EXPORT void pw_v1_checkout_waited(pw_pool *pool, const void *conn,
-                                      unsigned long long waited_ns) {
+PW__EXPORT void pw_v1_checkout_waited(pw_pool *pool, const void *conn, double waited_seconds) {
   if (!pool) return;
   int saved = errno;
   uint64_t end = pw__now_ns();
-  checkout_end(pool, conn, waited_ns < end ? end - waited_ns : 0, end);
+  /* Not a NaN, not negative, not before the clock began. */
+  double waited = waited_seconds > 0 ? waited_seconds * 1e9 : 0;
+  uint64_t waited_ns = waited < (double)end ? (uint64_t)waited : end;
+  checkout_end(pool, conn, end - waited_ns, end);
   errno = saved;
 }
 

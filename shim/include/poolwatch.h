@@ -51,8 +51,8 @@ extern pw_pool *pw_v1_pool_declare_kind(const char *kind, const char *name, int 
                                         int max_size) __attribute__((weak));
 extern void pw_v1_pool_overflow(pw_pool *pool, long overflow) __attribute__((weak));
 extern long pw_v1_census(void) __attribute__((weak));
-extern void pw_v1_checkout_waited(pw_pool *pool, const void *conn,
-                                  unsigned long long waited_ns) __attribute__((weak));
+extern void pw_v1_checkout_waited(pw_pool *pool, const void *conn, double waited_seconds)
+    __attribute__((weak));
 
 /* Is poolwatch loaded into this process? */
 static inline int pw_active(void) { return pw_v1_pool_declare != 0; }
@@ -110,11 +110,10 @@ static inline void pw_checkout_end(pw_pool *pool, const void *conn) {
 
 /* pw_checkout_begin and pw_checkout_end in one call, for callers that
  * measure the wait themselves: the request got CONN (NULL: it failed)
- * after waiting WAITED_NS nanoseconds. Language runtimes use it, where
- * each call into the shim costs more than reading a clock. */
-static inline void pw_checkout_waited(pw_pool *pool, const void *conn,
-                                      unsigned long long waited_ns) {
-  if (pw_v1_checkout_waited) pw_v1_checkout_waited(pool, conn, waited_ns);
+ * after waiting WAITED_SECONDS. Language runtimes use it, where each call
+ * into the shim costs more than reading a clock. */
+static inline void pw_checkout_waited(pw_pool *pool, const void *conn, double waited_seconds) {
+  if (pw_v1_checkout_waited) pw_v1_checkout_waited(pool, conn, waited_seconds);
 }
 
 /* CONN goes back to POOL. Call it before handing CONN back, and say

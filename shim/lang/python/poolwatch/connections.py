@@ -8,17 +8,20 @@ leaks. psycopg2 exposes the address as `conn.pgconn_ptr`, psycopg 3 as
 unique while the connection lives.
 """
 
+from poolwatch.api import pointer
+
 # libpq's PGTransactionStatusType: a transaction is open (or failed) and
 # not yet ended.
 _IN_TRANSACTION = (2, 3)  # PQTRANS_INTRANS, PQTRANS_INERROR
 
 
 def handle_of(connection):
-    pointer = getattr(connection, "pgconn_ptr", None)  # psycopg2
-    if pointer is None:
+    """The connection's handle for the shim's calls (a c_void_p)."""
+    address = getattr(connection, "pgconn_ptr", None)  # psycopg2
+    if address is None:
         pgconn = getattr(connection, "pgconn", None)  # psycopg 3
-        pointer = getattr(pgconn, "pgconn_ptr", None) if pgconn is not None else None
-    return pointer if pointer else id(connection)
+        address = getattr(pgconn, "pgconn_ptr", None) if pgconn is not None else None
+    return pointer(address or id(connection))
 
 
 def in_transaction(connection):

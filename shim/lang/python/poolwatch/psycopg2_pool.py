@@ -9,7 +9,8 @@ pool and whatever the program still holds (closed_while_checked_out).
 pool.size counts the connections the pool keeps open, its configured size
 is minconn and its maximum maxconn.
 """
-from time import monotonic_ns
+from ctypes import c_double
+from time import perf_counter
 
 from poolwatch import api
 from poolwatch.connections import handle_of, in_transaction
@@ -57,15 +58,15 @@ def instrument(module):
         handle = self.__dict__.get("_poolwatch")
         if handle is None or (key is not None and key in self._used):
             return original_getconn(self, key)  # the same checkout again
-        start = monotonic_ns()
+        start = perf_counter()
         try:
             conn = original_getconn(self, key)
         except PoolError:
             if not self.closed:  # "connection pool exhausted"
-                api.checkout_waited(handle, None, monotonic_ns() - start)
+                api.checkout_waited(handle, None, c_double(perf_counter() - start))
             raise
         api.checkout_waited(handle, self._poolwatch_conns.get(id(conn)) or handle_of(conn),
-                            monotonic_ns() - start)
+                            c_double(perf_counter() - start))
         return conn
 
     def _putconn(self, conn, key=None, close=False):

@@ -11,7 +11,8 @@ min_size and its maximum max_size.
 This tracking comes from the pool's own calls only: it does not need the
 shim to see psycopg 3's connects.
 """
-from time import monotonic_ns
+from ctypes import c_double
+from time import perf_counter
 
 from poolwatch import api
 from poolwatch.connections import handle_of, in_transaction
@@ -46,14 +47,14 @@ def instrument(module):
 
     def getconn(self, *args, **kwargs):
         handle = _pool_state(self)
-        start = monotonic_ns()
+        start = perf_counter()
         try:
             conn = original_getconn(self, *args, **kwargs)
         except PoolTimeout:
-            api.checkout_waited(handle, None, monotonic_ns() - start)
+            api.checkout_waited(handle, None, c_double(perf_counter() - start))
             raise
         owner = getattr(conn, "_poolwatch", None)
-        api.checkout_waited(handle, owner[1] if owner else handle_of(conn), monotonic_ns() - start)
+        api.checkout_waited(handle, owner[1] if owner else handle_of(conn), c_double(perf_counter() - start))
         return conn
 
     def putconn(self, conn, *args, **kwargs):

@@ -18,7 +18,8 @@ QueuePool's size(), and pool.overflow what QueuePool.overflow() returns.
 An engine left open at exit is fine: nobody disposes engines.
 """
 import sys
-from time import monotonic_ns
+from ctypes import c_double
+from time import perf_counter
 
 from poolwatch import api
 from poolwatch.connections import handle_of, in_transaction
@@ -112,17 +113,17 @@ def instrument(sqlalchemy):
         # On every checkout: kept to a clock read, a few attribute reads
         # and one call into the shim.
         handle = self.__dict__.get("_poolwatch") or _pool_state(self)
-        start = monotonic_ns()
+        start = perf_counter()
         try:
             fairy = pool_connect(self)
         except exc.TimeoutError:
-            checkout_waited(handle, None, monotonic_ns() - start)
+            checkout_waited(handle, None, c_double(perf_counter() - start))
             raise
         state = fairy._connection_record.__dict__
         conn = state.get("_poolwatch_handle")
         if conn is not None:
             state["_poolwatch_out"] = True
-            checkout_waited(handle, conn, monotonic_ns() - start)
+            checkout_waited(handle, conn, c_double(perf_counter() - start))
         return fairy
 
     Pool.connect = connect
