@@ -102,6 +102,7 @@ def instrument(sqlalchemy):
             record = getattr(fairy, "_connection_record", None)
             if record is not None:
                 record._poolwatch_dbapi_use = True
+                watch_resets()
         return fairy
 
     Engine.raw_connection = raw_connection
@@ -142,6 +143,8 @@ def instrument(sqlalchemy):
         record._poolwatch_handle = handle_of(dbapi_connection)
         # A pool used without an engine hands out DBAPI connections only.
         record._poolwatch_standalone = "_poolwatch_name" not in pool.__dict__
+        if record._poolwatch_standalone:
+            watch_resets()
         api.conn_opened(handle, record._poolwatch_handle, 1)
 
     def on_reset(connection, record):
@@ -180,6 +183,14 @@ def instrument(sqlalchemy):
         api.conn_closed(state["_poolwatch_pool"], conn)
 
     event.listen(Pool, "connect", on_connect)
-    event.listen(Pool, "reset", on_reset)
+
+    # The reset listener matters only for DBAPI connections the program
+    # holds itself; a program that uses only Connections never pays for it.
+    resets_watched = []
+
+    def watch_resets():
+        if not resets_watched:
+            resets_watched.append(True)
+            event.listen(Pool, "reset", on_reset)
     event.listen(Pool, "checkin", on_checkin)
     event.listen(Pool, "close", on_close)
