@@ -1,21 +1,22 @@
 """SQLAlchemy's pools, through its pool events.
 
 Each pool is a poolwatch pool of kind "sqlalchemy", named after its
-engine's URL with the password hidden. The events map onto poolwatch.h:
-connect and close are the pool's connections; checkin ends a checkout,
-which Pool.connect() makes (one call into the shim with the time it
-waited, rather than a checkout event: each call through ctypes costs
-more than SQLAlchemy's whole checkout, see tests/bench);
-QueuePool's TimeoutError ("QueuePool limit of size N overflow M reached")
-is a failed checkout, which the shim records as pool_exhausted with the
-stacks of whoever holds the pool; reset tells whether the connection goes
-back with a transaction open that the pool rolls back (for connections
-the program took as DBAPI connections, from Engine.raw_connection() or
-Pool.connect(): a 1.4 Connection's implicit transaction holds only reads,
-since SQLAlchemy commits its writes itself, and ending it with the pool's
-rollback is how SQLAlchemy works). pool.size is
-QueuePool's size(), and pool.overflow what QueuePool.overflow() returns.
-An engine left open at exit is fine: nobody disposes engines.
+engine's URL with the password hidden; pool.size is QueuePool's size(),
+pool.overflow what QueuePool.overflow() returns. An engine left open at
+exit is fine: nobody disposes engines.
+
+- connect and close events: the pool's connections.
+- Pool.connect(): the checkout, told to the shim in one call with the time
+  it waited, rather than from the checkout event (each call through
+  ctypes costs about 2,500 instructions; see tests/bench). QueuePool's
+  TimeoutError ("QueuePool limit of size N overflow M reached") is a
+  failed checkout: pool_exhausted, with the stacks holding the pool.
+- checkin event: the checkin.
+- reset event: whether the connection goes back with a transaction open
+  that the pool rolls back, for DBAPI connections the program holds
+  itself (Engine.raw_connection(), or a pool used without an engine). A
+  1.4 Connection commits its writes itself, and ending its reads with the
+  pool's rollback is how SQLAlchemy works, so those are not findings.
 """
 import sys
 from ctypes import c_double

@@ -1,7 +1,6 @@
 """Start-up: the census at exit and the pools' instrumentation, installed
 when their libraries are imported."""
 import atexit
-import sys
 
 from poolwatch import api, census, importhook
 
