@@ -46,14 +46,15 @@ def test():
     # The stacks speak the program's language and start at its own calls:
     # SQLAlchemy's Engine.connect, then the example's functions at their
     # lines; poolwatch's package and the FFI it calls through are not shown.
-    stacks = [leak.get("stack", []) for leak in report.get("leaks", [])] + [h.get("stack", []) for h in holders]
+    stacks = ([leak.get("stack", []) for leak in report.get("leaks", [])] + [h.get("stack", []) for h in holders]
+              + [exhausted[0].get("stack", []) if exhausted else []])
     own = [f for st in stacks for f in st
            if "/poolwatch/" in str(f.get("file")) or "libffi" in str(f.get("module"))]
     eq(own, [], "no frame of poolwatch's own package or of libffi in any stack")
     callers = {(f.get("function"), f.get("language")) for st in stacks for f in st
                if str(f.get("file", "")).endswith("leaky_sqlalchemy.py")}
     check({("monthly_report", "python"), ("list_orders", "python")} <= callers,
-          "holders and leaks name the example's functions, as Python frames", sorted(map(str, callers)))
+          "the finding, its holders and the leaks name the example's functions, as Python frames", sorted(map(str, callers)))
     eq(get(report, "summary.leaked_checkouts"), 3, "summary.leaked_checkouts")
     eq(get(report, "summary.leaked_connections"), 0, "summary.leaked_connections: the pool's, not libpq leaks")
 
