@@ -140,7 +140,7 @@ static json_t *select_groups(const json_t *groups, const json_t *baseline, long 
       bool in_baseline = sig && json_object_get(baseline, sig);
       free(sig);
       if (in_baseline) {
-        *known += report_int(g, "count", 0);
+        *known = report_add(*known, report_int(g, "count", 0));
         continue;
       }
     }
@@ -159,7 +159,7 @@ static long long sum_counts(const json_t *groups, const char *kind) {
   json_t *g;
   json_array_foreach(groups, i, g) {
     const char *k = report_string(g, "kind");
-    if (!kind || (k && strcmp(k, kind) == 0)) total += report_int(g, "count", 0);
+    if (!kind || (k && strcmp(k, kind) == 0)) total = report_add(total, report_int(g, "count", 0));
   }
   return total;
 }
@@ -234,7 +234,8 @@ int cmd_report(int argc, char **argv) {
   if (status < 0) status = 0;
   json_t *summary = json_object_get(doc, "summary");
   if (args.fail_on_leaks && status == 0 &&
-      report_int(summary, "leaked_connections", 0) + report_int(summary, "leaked_checkouts", 0) > 0)
+      report_add(report_int(summary, "leaked_connections", 0),
+                 report_int(summary, "leaked_checkouts", 0)) > 0)
     status = 1;
   json_decref(doc);
   if (fflush(stdout) != 0) {

@@ -84,7 +84,7 @@ static json_t *read_live(pid_t pid, char *why, size_t size) {
     double interval = json_number_value(json_object_get(state, "interval"));
     double age = now_seconds(CLOCK_REALTIME) - ((double)st.st_mtim.tv_sec +
                                                 (double)st.st_mtim.tv_nsec / 1e9);
-    if (age <= 3 * interval + 2) return state;
+    if (age <= 3 * interval + 2) return report_text_safe(state);
     snprintf(why, size,
              "the live state of process %d is stale: last written %.0fs ago, though it "
              "is rewritten every %gs (is the process stopped?)",
@@ -158,11 +158,17 @@ static void metric_line(pw__buf *out, const json_t *pool, const char *metric, co
   if (strcmp(metric, "pool.wait_time") == 0) {
     /* The metric is the mean; the distribution says how bad the tail is. */
     const json_t *wait = json_object_get(pool, "wait_time");
-    pw__buf_printf(out, "%8s mean  p95 %s  max %s  over %lld checkouts\n",
+    /* The implicit libpq pool has no checkouts: its waits are blocking
+     * connects, and the counter above says so too. */
+    const char *kind = report_string(pool, "kind");
+    bool libpq = kind && strcmp(kind, "libpq") == 0;
+    long long waits = report_int(wait, "count", 0);
+    pw__buf_printf(out, "%8s mean  p95 %s  max %s  over %lld %s\n",
                    duration_text(json_number_value(value), a, sizeof(a)),
                    duration_text(json_number_value(json_object_get(wait, "p95")), b, sizeof(b)),
                    duration_text(json_number_value(json_object_get(wait, "max")), c, sizeof(c)),
-                   report_int(wait, "count", 0));
+                   waits, libpq ? (waits == 1 ? "connect" : "connects")
+                                : (waits == 1 ? "checkout" : "checkouts"));
     return;
   }
   const char *label;
@@ -195,12 +201,22 @@ static void pool_section(pw__buf *out, const json_t *pool, const json_t *panels,
   const json_t *metrics = json_object_get(pool, "metrics");
   const json_t *counters = json_object_get(pool, "counters");
   const char *name = report_string(pool, "name"), *kind = report_string(pool, "kind");
-  pw__buf_printf(out, "\n%s (%s): %lld checkouts, %lld checkins, %lld connects, %lld failed\n",
-                 name ? name : "?", kind ? kind : "?",
-                 report_int(counters, "checkouts", 0), report_int(counters, "checkins", 0),
-                 report_int(counters, "connects", 0),
-                 report_int(counters, "failed_checkouts", 0) +
-                     report_int(counters, "failed_connects", 0));
+  long long checkouts = report_int(counters, "checkouts", 0);
+  long long connects = report_int(counters, "connects", 0);
+  if (kind && strcmp(kind, "libpq") == 0)
+    /* Every connection of the libpq pool is checked out by definition;
+     * "0 checkouts" beside its waits read as a contradiction. */
+    pw__buf_printf(out, "\n%s (%s): %lld %s (%lld failed), %lld %s\n", name ? name : "?", kind,
+                   connects, connects == 1 ? "connect" : "connects",
+                   report_int(counters, "failed_connects", 0), report_int(counters, "closes", 0),
+                   report_int(counters, "closes", 0) == 1 ? "close" : "closes");
+  else
+    pw__buf_printf(out, "\n%s (%s): %lld %s, %lld checkins, %lld connects, %lld failed\n",
+                   name ? name : "?", kind ? kind : "?", checkouts,
+                   checkouts == 1 ? "checkout" : "checkouts", report_int(counters, "checkins", 0),
+                   connects,
+                   report_add(report_int(counters, "failed_checkouts", 0),
+                              report_int(counters, "failed_connects", 0)));
   size_t i, j;
   json_t *panel, *metric;
   json_array_foreach(panels, i, panel) {

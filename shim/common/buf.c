@@ -53,13 +53,41 @@ void pw__buf_printf(pw__buf *b, const char *fmt, ...) {
   va_end(ap);
 }
 
+size_t pw__utf8_sequence(const unsigned char *p) {
+  /* RFC 3629's table: no overlong forms, no surrogates, nothing past
+   * U+10FFFF. A NUL ends the text, so it is never a continuation byte. */
+  unsigned char c = p[0];
+  if (c < 0x80) return 1;
+  unsigned char lo = 0x80, hi = 0xbf;
+  size_t n;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (p[1] < lo || p[1] > hi) return 0;
+  for (size_t i = 2; i < n; i++)
+    if (p[i] < 0x80 || p[i] > 0xbf) return 0;
+  return n;
+}
+
+#define REPLACEMENT_CHARACTER "\xef\xbf\xbd" /* U+FFFD */
+
 void pw__buf_json_string(pw__buf *b, const char *s) {
   if (!s) {
     pw__buf_puts(b, "null");
     return;
   }
   pw__buf_append(b, "\"", 1);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
     switch (*p) {
       case '"': pw__buf_puts(b, "\\\""); break;
       case '\\': pw__buf_puts(b, "\\\\"); break;
@@ -67,13 +95,69 @@ void pw__buf_json_string(pw__buf *b, const char *s) {
       case '\r': pw__buf_puts(b, "\\r"); break;
       case '\t': pw__buf_puts(b, "\\t"); break;
       default:
-        if (*p < 0x20)
+        if (*p < 0x20) {
           pw__buf_printf(b, "\\u%04x", *p);
-        else
-          pw__buf_append(b, (const char *)p, 1);
+        } else {
+          /* A Latin-1 "résumé.csv" in a program's argv once made the whole
+           * report unreadable by any JSON parser; invalid bytes become
+           * U+FFFD, one per byte, as WHATWG's decoder does. */
+          size_t n = pw__utf8_sequence(p);
+          if (n) {
+            pw__buf_append(b, (const char *)p, n);
+            p += n;
+            continue;
+          }
+          pw__buf_puts(b, REPLACEMENT_CHARACTER);
+        }
     }
+    p++;
   }
   pw__buf_append(b, "\"", 1);
+}
+
+void pw__buf_text(pw__buf *b, const char *s) {
+  if (!s) return;
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    size_t n = pw__utf8_sequence(p);
+    /* C0 controls, DEL and C1 controls (U+0080..U+009F, CSI among them):
+     * a newline in a pool name could forge a report line, an escape code
+     * could rewrite the terminal. Invalid bytes are shown the same way. */
+    bool control = n == 1 ? (*p < 0x20 || *p == 0x7f) : n == 2 && p[0] == 0xc2 && p[1] < 0xa0;
+    if (n && !control) {
+      pw__buf_append(b, (const char *)p, n);
+      p += n;
+      continue;
+    }
+    size_t shown = n ? n : 1;
+    for (size_t i = 0; i < shown; i++) pw__buf_printf(b, "\\x%02x", p[i]);
+    p += shown;
+  }
+}
+
+const char *pw__text_escape(const char *s, char *out, size_t cap) {
+  if (!s || !cap) return s;
+  pw__buf b;
+  pw__buf_init(&b);
+  pw__buf_text(&b, s);
+  if (b.failed || !b.data) {
+    snprintf(out, cap, "%s", b.failed ? "?" : "");
+  } else if (b.len < cap) {
+    memcpy(out, b.data, b.len + 1);
+  } else {
+    /* Cut at a character boundary, never inside a \xNN escape or a
+     * multibyte sequence, and say so. */
+    size_t keep = cap > 4 ? cap - 4 : 0;
+    while (keep > 0 && (((unsigned char)b.data[keep] & 0xc0) == 0x80)) keep--;
+    for (size_t back = 1; back <= 3 && back <= keep; back++)
+      if (b.data[keep - back] == '\\') {
+        keep -= back;
+        break;
+      }
+    memcpy(out, b.data, keep);
+    snprintf(out + keep, cap - keep, "%s", cap > 4 ? "..." : "");
+  }
+  pw__buf_free(&b);
+  return out;
 }
 
 void pw__buf_json_double(pw__buf *b, double v) {

@@ -15,9 +15,18 @@ void pw__frames_text(pw__buf *out, const pw__frame *frames, size_t count, const 
   }
   for (size_t i = 0; i < count; i++) {
     const pw__frame *f = &frames[i];
-    pw__buf_printf(out, "%s#%zu %s", indent, i, f->function ? f->function : "??");
-    if (f->file) pw__buf_printf(out, " %s:%d", f->file, f->line);
-    pw__buf_printf(out, " (%s+0x%zx)\n", f->module ? f->module : "??", (size_t)f->offset);
+    /* Names come from the program's own debug info and paths: escaped, so
+     * none can forge a line of the report. */
+    pw__buf_printf(out, "%s#%zu ", indent, i);
+    pw__buf_text(out, f->function ? f->function : "??");
+    if (f->file) {
+      pw__buf_puts(out, " ");
+      pw__buf_text(out, f->file);
+      pw__buf_printf(out, ":%d", f->line);
+    }
+    pw__buf_puts(out, " (");
+    pw__buf_text(out, f->module ? f->module : "??");
+    pw__buf_printf(out, "+0x%zx)\n", (size_t)f->offset);
   }
 }
 
@@ -29,19 +38,23 @@ static const char *plural(size_t n, const char *one, const char *many) {
   return n == 1 ? one : many;
 }
 
+/* Room for a pool name or conninfo escaped for text. */
+#define TEXT_FIELD 1024
+
 static void leak_text(const pw__report *r, const pw__leak_group *g, pw__buf *out) {
+  char pool[TEXT_FIELD], conninfo[TEXT_FIELD];
   pw__buf_printf(out, "poolwatch: %zu %s leaked from pool %s (oldest %.2f s)%s, %s at:\n",
                  g->count,
                  g->checkout ? plural(g->count, "checkout", "checkouts")
                              : plural(g->count, "connection", "connections"),
-                 g->pool->name, g->oldest_age, g->suppressed ? " [suppressed]" : "",
+                 pw__text_escape(g->pool->name, pool, sizeof(pool)), g->oldest_age, g->suppressed ? " [suppressed]" : "",
                  g->checkout ? "checked out" : "opened");
   frames_text(out, g->where, "    ");
   if (g->checkout) return;
   size_t shown = 0;
   for (size_t i = 0; i < g->item_count && shown < MAX_CONNINFO_SHOWN; i++, shown++) {
     const pw__conn_record *c = &r->snapshot.conns[g->first + i];
-    pw__buf_printf(out, "    conninfo: %s%s\n", c->conninfo && *c->conninfo ? c->conninfo : "(defaults)",
+    pw__buf_printf(out, "    conninfo: %s%s\n", c->conninfo && *c->conninfo ? pw__text_escape(c->conninfo, conninfo, sizeof(conninfo)) : "(defaults)",
                    c->state == PW__FAILED ? " (connect failed, never finished)"
                    : c->state == PW__CONNECTING ? " (connect in progress)" : "");
   }
@@ -49,9 +62,11 @@ static void leak_text(const pw__report *r, const pw__leak_group *g, pw__buf *out
 }
 
 static void finding_text(const pw__report *r, const pw__finding_record *f, pw__buf *out) {
+  char pool[TEXT_FIELD], detail[TEXT_FIELD];
   pw__buf_printf(out, "poolwatch: %s in pool %s (%llu %s): %s\n", pw__finding_kind_name(f->kind),
-                 f->pool ? f->pool->name : "?", (unsigned long long)f->count,
-                 plural(f->count, "time", "times"), f->detail);
+                 f->pool ? pw__text_escape(f->pool->name, pool, sizeof(pool)) : "?",
+                 (unsigned long long)f->count, plural(f->count, "time", "times"),
+                 pw__text_escape(f->detail, detail, sizeof(detail)));
   if (f->stack) frames_text(out, pw__report_stack(r, f->stack), "    ");
   if (f->other) {
     pw__buf_puts(out, f->kind == PW__FINDING_DOUBLE_FINISH ? "  first finished at:\n"
@@ -74,10 +89,11 @@ static void distribution_text(pw__buf *out, const char *name, const pw__distribu
 static void pool_text(const pw__pool_report *p, pw__buf *out) {
   const pw__pool_metrics *m = &p->metrics;
   const pw__pool *pool = p->pool;
+  char name[TEXT_FIELD];
   pw__buf_printf(out,
                  "poolwatch: pool %s (%s): size %ld (peak %ld), checkedout %ld (peak %ld), "
                  "checkedin %ld, overflow %ld, wait_time %.6f s\n",
-                 pool->name, pw__pool_kind_name(pool->kind), m->size, m->peak_size,
+                 pw__text_escape(pool->name, name, sizeof(name)), pw__pool_kind_name(pool->kind), m->size, m->peak_size,
                  m->checked_out, m->peak_checked_out, m->checked_in, m->overflow, m->wait_time);
   pw__buf_printf(out,
                  "    connects %llu (%llu failed), closes %llu, reconnects %llu, checkouts %llu "
@@ -103,8 +119,13 @@ static void call_sites_text(const pw__report *r, pw__buf *out) {
     size_t shown = c->where ? (c->where->count < 3 ? c->where->count : 3) : 0;
     for (size_t k = 0; k < shown; k++) {
       const pw__frame *f = &c->where->frames[k];
-      pw__buf_printf(out, "%s%s", k ? " < " : "", f->function ? f->function : "??");
-      if (f->file) pw__buf_printf(out, " (%s:%d)", strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file, f->line);
+      pw__buf_puts(out, k ? " < " : "");
+      pw__buf_text(out, f->function ? f->function : "??");
+      if (f->file) {
+        pw__buf_puts(out, " (");
+        pw__buf_text(out, strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file);
+        pw__buf_printf(out, ":%d)", f->line);
+      }
     }
     pw__buf_puts(out, "\n");
   }
@@ -117,15 +138,17 @@ void pw__report_summary_line(const pw__report *r, pw__buf *out) {
     checkouts += r->pools[i].pool->checkouts;
   }
   if (r->leaked_connections + r->leaked_checkouts == 0)
-    pw__buf_printf(out, "poolwatch: no leaks (pid %d: %llu connects, %llu checkouts, %zu findings, %zu suppressed)\n",
-                   r->pid, connects, checkouts, r->findings, r->suppressed);
+    pw__buf_printf(out, "poolwatch: no leaks (pid %d: %llu %s, %llu %s, %zu %s, %zu suppressed)\n",
+                   r->pid, connects, plural(connects, "connect", "connects"), checkouts,
+                   plural(checkouts, "checkout", "checkouts"), r->findings,
+                   plural(r->findings, "finding", "findings"), r->suppressed);
   else
     pw__buf_printf(out,
-                   "poolwatch: %zu leaked %s and %zu leaked %s in %zu %s (pid %d; %zu findings, %zu suppressed)\n",
+                   "poolwatch: %zu leaked %s and %zu leaked %s in %zu %s (pid %d; %zu %s, %zu suppressed)\n",
                    r->leaked_connections, plural(r->leaked_connections, "connection", "connections"),
                    r->leaked_checkouts, plural(r->leaked_checkouts, "checkout", "checkouts"),
                    r->leak_groups, plural(r->leak_groups, "group", "groups"), r->pid, r->findings,
-                   r->suppressed);
+                   plural(r->findings, "finding", "findings"), r->suppressed);
 }
 
 void pw__report_text(const pw__report *r, pw__buf *out) {
