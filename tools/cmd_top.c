@@ -211,10 +211,10 @@ static void pool_section(pw__buf *out, const json_t *pool, const json_t *panels,
                    report_int(counters, "failed_connects", 0), report_int(counters, "closes", 0),
                    report_int(counters, "closes", 0) == 1 ? "close" : "closes");
   else
-    pw__buf_printf(out, "\n%s (%s): %lld %s, %lld checkins, %lld connects, %lld failed\n",
+    pw__buf_printf(out, "\n%s (%s): %lld %s, %lld checkins, %lld %s, %lld failed\n",
                    name ? name : "?", kind ? kind : "?", checkouts,
                    checkouts == 1 ? "checkout" : "checkouts", report_int(counters, "checkins", 0),
-                   connects,
+                   connects, connects == 1 ? "connect" : "connects",
                    report_add(report_int(counters, "failed_checkouts", 0),
                               report_int(counters, "failed_connects", 0)));
   size_t i, j;

@@ -115,48 +115,58 @@ void pw__buf_json_string(pw__buf *b, const char *s) {
   pw__buf_append(b, "\"", 1);
 }
 
+/* Whether the sequence of N bytes at P is shown escaped in text: C0
+ * controls, DEL, C1 controls (U+0080..U+009F, CSI among them) and invalid
+ * bytes (N == 0). A newline in a pool name could forge a report line, an
+ * escape code could rewrite the terminal. */
+static bool shown_escaped(const unsigned char *p, size_t n) {
+  if (n == 0) return true;
+  if (n == 1) return *p < 0x20 || *p == 0x7f;
+  return n == 2 && p[0] == 0xc2 && p[1] < 0xa0;
+}
+
 void pw__buf_text(pw__buf *b, const char *s) {
   if (!s) return;
   for (const unsigned char *p = (const unsigned char *)s; *p;) {
     size_t n = pw__utf8_sequence(p);
-    /* C0 controls, DEL and C1 controls (U+0080..U+009F, CSI among them):
-     * a newline in a pool name could forge a report line, an escape code
-     * could rewrite the terminal. Invalid bytes are shown the same way. */
-    bool control = n == 1 ? (*p < 0x20 || *p == 0x7f) : n == 2 && p[0] == 0xc2 && p[1] < 0xa0;
-    if (n && !control) {
+    if (!shown_escaped(p, n)) {
       pw__buf_append(b, (const char *)p, n);
       p += n;
-      continue;
+    } else {
+      pw__buf_printf(b, "\\x%02x", *p); /* a C1 control's second byte follows */
+      p++;
     }
-    size_t shown = n ? n : 1;
-    for (size_t i = 0; i < shown; i++) pw__buf_printf(b, "\\x%02x", p[i]);
-    p += shown;
   }
 }
 
 const char *pw__text_escape(const char *s, char *out, size_t cap) {
   if (!s || !cap) return s;
-  pw__buf b;
-  pw__buf_init(&b);
-  pw__buf_text(&b, s);
-  if (b.failed || !b.data) {
-    snprintf(out, cap, "%s", b.failed ? "?" : "");
-  } else if (b.len < cap) {
-    memcpy(out, b.data, b.len + 1);
-  } else {
-    /* Cut at a character boundary, never inside a \xNN escape or a
-     * multibyte sequence, and say so. */
-    size_t keep = cap > 4 ? cap - 4 : 0;
-    while (keep > 0 && (((unsigned char)b.data[keep] & 0xc0) == 0x80)) keep--;
-    for (size_t back = 1; back <= 3 && back <= keep; back++)
-      if (b.data[keep - back] == '\\') {
-        keep -= back;
-        break;
+  /* No allocation: the event log and warnings call this inside the host. */
+  size_t len = 0;
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    size_t n = pw__utf8_sequence(p);
+    bool escaped = shown_escaped(p, n);
+    size_t width = escaped ? 4 : n;
+    if (len + width + 1 > cap) {
+      /* Cut at a character boundary and say so. */
+      while (len > 0 && len + 4 > cap) {
+        len--;
+        while (len > 0 && ((unsigned char)out[len] & 0xc0) == 0x80) len--;
       }
-    memcpy(out, b.data, keep);
-    snprintf(out + keep, cap - keep, "%s", cap > 4 ? "..." : "");
+      snprintf(out + len, cap - len, "%s", "...");
+      return out;
+    }
+    if (escaped) {
+      snprintf(out + len, cap - len, "\\x%02x", *p);
+      p++;
+    } else {
+      memcpy(out + len, p, n);
+      p += n;
+    }
+    len += width;
   }
-  pw__buf_free(&b);
+  out[len] = '\0';
   return out;
 }
 

@@ -1,14 +1,13 @@
 #include "common/log.h"
 
-#include "common/buf.h"
-
 #include <errno.h>
-#include <stdbool.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "common/buf.h"
 
 void pw__write_all(int fd, const char *data, unsigned long len) {
   int saved = errno;
@@ -22,34 +21,15 @@ void pw__write_all(int fd, const char *data, unsigned long len) {
   errno = saved;
 }
 
-/* Copies TEXT into OUT (CAP bytes), control characters and bytes that are
- * not UTF-8 as \xNN: a pool name or a path from the environment holding a
- * newline or an escape code once forged lines on the user's terminal.
- * Stack buffers only: this runs inside the host, possibly at exit. */
-static size_t escape_line(const char *text, char *out, size_t cap) {
-  size_t len = 0;
-  for (const unsigned char *p = (const unsigned char *)text; *p && len + 5 < cap;) {
-    size_t n = pw__utf8_sequence(p);
-    bool control = n == 1 ? (*p < 0x20 || *p == 0x7f) : n == 2 && p[0] == 0xc2 && p[1] < 0xa0;
-    if (n && !control) {
-      memcpy(out + len, p, n);
-      len += n;
-      p += n;
-      continue;
-    }
-    len += (size_t)snprintf(out + len, cap - len, "\\x%02x", *p);
-    p++;
-  }
-  out[len] = '\0';
-  return len;
-}
-
 static void vsay(const char *prefix, const char *fmt, va_list ap) {
   char message[1024], line[1200];
   if (vsnprintf(message, sizeof(message), fmt, ap) < 0) return;
   int n = snprintf(line, sizeof(line), "poolwatch: %s", prefix);
   if (n < 0) return;
-  size_t len = (size_t)n + escape_line(message, line + n, sizeof(line) - (size_t)n - 1);
+  /* A pool name or a path from the environment holding a newline or an
+   * escape code once forged lines on the user's terminal. */
+  pw__text_escape(message, line + n, sizeof(line) - (size_t)n - 1);
+  size_t len = strlen(line);
   line[len++] = '\n';
   pw__write_all(STDERR_FILENO, line, len);
 }

@@ -48,7 +48,7 @@ def test():
     check("\x1b" not in r.stdout, "the frame has no escape codes")
     check(r.stdout.startswith("poolwatch top: process %d," % pid), "the frame names the process",
           r.stdout.splitlines()[:1])
-    pool = lines_after(r.stdout, "libzdb (libzdb): 1 checkouts, 0 checkins, 1 connects, 0 failed")
+    pool = lines_after(r.stdout, "libzdb (libzdb): 1 checkout, 0 checkins, 1 connect, 0 failed")
     check(pool, "the frame has a section for pool libzdb")
     check(any(re.match(r"\s+pool\.checkedout\s+1\s+\[#+\.*\] of 2 max", l) for l in pool),
           "pool.checkedout is 1, with a bar against the maximum of 2", pool)
