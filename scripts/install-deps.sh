@@ -4,7 +4,8 @@
 set -eu
 
 packages="libpq-dev libunwind-dev uthash-dev libcmocka-dev libzdb-dev libdw-dev libjansson-dev
-  libncurses-dev python3 python3-psycopg2 postgresql postgresql-client cmake gcc pkg-config make"
+  libncurses-dev python3 python3-psycopg2 postgresql postgresql-client cmake gcc pkg-config make
+  prometheus prometheus-node-exporter mandoc clang-14 libclang-rt-14-dev"
 
 missing=
 for p in $packages; do
