@@ -7,8 +7,10 @@
 #include <stdbool.h>
 
 /* Exit status for bad arguments and for anything that stops a command from
- * doing its job (an unreadable report, no report from `run`). */
-#define EXIT_TROUBLE 2
+ * doing its job (an unreadable report, no report from `run`): 125, as
+ * env(1) and git bisect use it, so it is never mistaken for the status of
+ * the program `run` ran, or for `report --fail-on-leaks`' 1. */
+#define EXIT_TROUBLE 125
 
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -25,7 +25,7 @@ static const char report_help[] =
     "  --fail-on-leaks      exit with status 1 when leaks remain (after --baseline)\n"
     "  -h, --help           show this help\n"
     "\n"
-    "Exit status: 0; 1 with --fail-on-leaks when leaks remain; 2 when a report\n"
+    "Exit status: 0; 1 with --fail-on-leaks when leaks remain; 125 when a report\n"
     "cannot be read or the arguments are wrong.\n";
 
 typedef struct report_args {

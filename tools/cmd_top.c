@@ -42,7 +42,7 @@ static const char top_help[] =
     "  -h, --help             show this help\n"
     "\n"
     "Exit status: 0; 1 when PID is not running or publishes no readable,\n"
-    "current live state; 2 when the arguments are wrong.\n";
+    "current live state; 125 when the arguments are wrong.\n";
 
 static double now_seconds(int clock) {
   struct timespec ts;

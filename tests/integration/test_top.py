@@ -82,7 +82,7 @@ def test():
     section("bad arguments")
     for args in ([], ["--interval", "soon", "1"], ["12x"]):
         r = top(*args)
-        eq(r.status, 2, "top %s exit status" % " ".join(args))
+        eq(r.status, 125, "top %s exit status" % " ".join(args))
         check("Try 'poolwatch top --help'" in r.stderr, "top %s points to --help" % " ".join(args), r.stderr)
 
 

@@ -32,6 +32,10 @@ class Failure(Exception):
     pass
 
 
+# poolwatch's own failures: bad arguments, unreadable reports, no report.
+TROUBLE = 125
+
+
 def check(condition, message):
     if not condition:
         raise Failure(message)
@@ -341,13 +345,13 @@ def test_report_bad_files():
         (fixture("bad"), "no poolwatch-PID.json reports"),
     ]
     for path, message in cases:
-        _, err = poolwatch("report", path, expect=2)
+        _, err = poolwatch("report", path, expect=TROUBLE)
         check_in(message, err, "report %s" % path)
         check_in(path, err, "the message names the file")
     _, err = poolwatch("report", fixture("run1"), "--baseline", fixture("bad", "truncated.json"),
-                       expect=2)
+                       expect=TROUBLE)
     check_in("truncated.json", err, "a bad baseline")
-    poolwatch("dashboard", "--report", fixture("bad", "truncated.json"), expect=2)
+    poolwatch("dashboard", "--report", fixture("bad", "truncated.json"), expect=TROUBLE)
 
 
 # ---- arguments ----
@@ -380,7 +384,7 @@ BAD_ARGUMENTS = [
 
 def test_bad_arguments():
     for args, message in BAD_ARGUMENTS:
-        out, err = poolwatch(*args, expect=2)
+        out, err = poolwatch(*args, expect=TROUBLE)
         check_in(message, err, "poolwatch %s" % " ".join(args))
         check_eq(out, "", "nothing on stdout for poolwatch %s" % " ".join(args))
 
@@ -403,6 +407,17 @@ def test_help_and_version():
     poolwatch("dashboard", "-h")
     out, _ = poolwatch("--version")
     check(re.fullmatch(r"poolwatch \d+\.\d+\.\d+\n", out), "--version: %r" % out)
+    # Help fits an 80-column terminal. (`run --help` prints the options
+    # table's descriptions itself and is checked once it wraps them too.)
+    for args in (("--help",), ("report", "--help"), ("dashboard", "--help"), ("top", "--help")):
+        out, _ = poolwatch(*args)
+        long_lines = [l for l in out.splitlines() if len(l) > 80]
+        check_eq(long_lines, [], "poolwatch %s: lines longer than 80 columns" % " ".join(args))
+    # The man page has a date and no lint warnings, when mandoc is there.
+    if shutil.which("mandoc"):
+        lint = subprocess.run(["mandoc", "-Tlint", os.path.join(ARGS.source_dir, "tools", "poolwatch.1")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        check_eq(lint.stdout, "", "mandoc -Tlint tools/poolwatch.1")
 
 
 def run_flags(run_help):
@@ -459,7 +474,7 @@ def test_run_static_binary_fails_closed():
     check(ARGS.static_program, "needs --static-program")
     with RunDir() as tmp:
         # The library found by default: the one built beside the command.
-        _, err = poolwatch("run", "--output", tmp, "--", ARGS.static_program, expect=2)
+        _, err = poolwatch("run", "--output", tmp, "--", ARGS.static_program, expect=TROUBLE)
         check_in("no report from %s: the library did not load (static binary? setuid?)"
                  % ARGS.static_program, err, "fail-closed message")
         check_in("is for programs that use PostgreSQL", err, "says what run is for")
@@ -475,7 +490,7 @@ def test_run_program_not_found():
 
 def test_run_library_missing():
     _, err = poolwatch("run", "--", "true", env={"POOLWATCH_LIBRARY": "/nonexistent/lib.so"},
-                       expect=2)
+                       expect=TROUBLE)
     check_in("POOLWATCH_LIBRARY=/nonexistent/lib.so", err, "message")
 
 
@@ -527,19 +542,19 @@ def test_run_killed_program():
 
 def test_run_no_report_from_successful_program():
     with RunDir() as tmp:
-        _, err = fake_run(tmp, "exit", "0", expect=2)
+        _, err = fake_run(tmp, "exit", "0", expect=TROUBLE)
         check_in("no report from %s" % FAKE_PROGRAM, err, "fail closed")
         check_in("reports were expected in %s" % os.path.realpath(tmp), err, "names the directory")
     with RunDir() as tmp:
         # A directory made for the run is not left behind empty.
         poolwatch("run", "--", FAKE_PROGRAM, FIXTURES, "exit", "0",
-                  env={"POOLWATCH_LIBRARY": ARGS.preload_stub, "TMPDIR": tmp}, expect=2)
+                  env={"POOLWATCH_LIBRARY": ARGS.preload_stub, "TMPDIR": tmp}, expect=TROUBLE)
         check_eq(os.listdir(tmp), [], "nothing left in $TMPDIR")
 
 
 def test_run_unreadable_report():
     with RunDir() as tmp:
-        _, err = fake_run(tmp, "garbage", "exit", "0", expect=2)
+        _, err = fake_run(tmp, "garbage", "exit", "0", expect=TROUBLE)
         check_in("not valid JSON", err, "names the problem")
         check_in("1 report could not be read", err, "counts it")
 
