@@ -29,7 +29,10 @@ for h in $harnesses; do
   echo "fuzz_$h: ${seconds}s"
   # -timeout: one input may take at most 10 s (a hang is a finding);
   # -rss_limit_mb: a 50 MB report may use memory, not all of it.
+  # -close_fd_mask=3: the harnesses' own output (reports, warnings) is
+  # silenced; libFuzzer and the sanitizers keep theirs.
   if "$build/tests/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+       -close_fd_mask=3 \
        -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/artifacts/$h-" \
        "$corpus" "tests/fuzz/corpus/$h" >"$log" 2>&1; then
     grep -E '^stat::number_of_executed_units' "$log" || true

@@ -175,15 +175,18 @@ char *pw__redact_login(const char *host, const char *port, const char *dbname,
 }
 
 /* Skips a secret's value: quoted ('...' or "..." with backslash escapes,
- * as libpq and JSON write them), or up to the next separator. */
-static const char *skip_value(const char *p) {
+ * as libpq and JSON write them), or up to the next separator. After '='
+ * only a space or a URI's '&' ends it: "Pwd=a;b" hides all of "a;b" and
+ * what follows, since hiding too much is safe and a password may hold ';'.
+ * After JSON's ':' an unquoted value (a number) ends at ',' or '}'. */
+static const char *skip_value(const char *p, bool json) {
   if (*p == '\'' || *p == '"') {
     char quote = *p;
     for (p++; *p && *p != quote; p++)
       if (*p == '\\' && p[1]) p++;
     return *p ? p + 1 : p;
   }
-  return p + strcspn(p, " \t&;,}");
+  return p + strcspn(p, json ? " \t,}" : " \t&");
 }
 
 /* Names under which programs pass passwords: libpq's keyword, and the
@@ -215,11 +218,12 @@ char *pw__redact_text(const char *text) {
       if (*q == '"' || *q == '\'') q++; /* the closing quote of a JSON key */
       while (*q == ' ') q++;
       if (*q == '=' || *q == ':') {
+        bool json = *q == ':';
         q++;
         while (*q == ' ') q++;
         pw__buf_append(&b, p, (size_t)(q - p));
         pw__buf_puts(&b, "***");
-        p = skip_value(q);
+        p = skip_value(q, json);
         continue;
       }
     }

@@ -172,8 +172,10 @@ static void test_text_uri_password_with_reserved_characters(void **state) {
 }
 
 static void test_text_other_password_spellings(void **state) {
-  check_text("Driver=PostgreSQL;Server=db;Uid=app;Pwd=Xy7secret;", "Xy7secret",
-             "Driver=PostgreSQL;Server=db;Uid=app;Pwd=***;");
+  /* A password may hold ';': everything after Pwd= up to a space goes. */
+  check_text("Driver=PostgreSQL;Server=db;Uid=app;Pwd=Xy7secret;Port=5432", "Xy7secret",
+             "Driver=PostgreSQL;Server=db;Uid=app;Pwd=***");
+  check_text("password=Xy7;se,cret} host=db", "se,cret", "password=*** host=db");
   check_text("--passwd=Xy7secret", "Xy7secret", "--passwd=***");
   check_text("{\"user\": \"app\", \"password\": \"Xy7 se\\\"cret\"}", "Xy7 se",
              "{\"user\": \"app\", \"password\": ***}");
