@@ -376,6 +376,7 @@ static bool add_merged(report_set *set, json_t *report, const char *path) {
 json_t *report_text_safe(json_t *v) {
   if (json_is_string(v)) {
     const char *text = json_string_value(v);
+    if (!pw__text_needs_escape(text)) return v;
     pw__buf safe;
     pw__buf_init(&safe);
     pw__buf_text(&safe, text);
@@ -391,6 +392,7 @@ json_t *report_text_safe(json_t *v) {
     void *tmp;
     json_object_foreach_safe(v, tmp, key, item) {
       report_text_safe(item);
+      if (!pw__text_needs_escape(key)) continue;
       pw__buf safe;
       pw__buf_init(&safe);
       pw__buf_text(&safe, key);

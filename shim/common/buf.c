@@ -125,8 +125,27 @@ static bool shown_escaped(const unsigned char *p, size_t n) {
   return n == 2 && p[0] == 0xc2 && p[1] < 0xa0;
 }
 
+bool pw__text_needs_escape(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; p && *p;) {
+    if (*p < 0x80) {
+      if (*p < 0x20 || *p == 0x7f) return true;
+      p++;
+      continue;
+    }
+    size_t n = pw__utf8_sequence(p);
+    if (shown_escaped(p, n)) return true;
+    p += n;
+  }
+  return false;
+}
+
 void pw__buf_text(pw__buf *b, const char *s) {
   if (!s) return;
+  /* Most names need nothing: one append, not one per character. */
+  if (!pw__text_needs_escape(s)) {
+    pw__buf_puts(b, s);
+    return;
+  }
   for (const unsigned char *p = (const unsigned char *)s; *p;) {
     size_t n = pw__utf8_sequence(p);
     if (!shown_escaped(p, n)) {

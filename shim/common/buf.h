@@ -31,6 +31,8 @@ void pw__buf_json_string(pw__buf *b, const char *s);
  * C1) and invalid UTF-8 bytes become \xNN, so no name or argument can
  * start a line of its own or send an escape code. */
 void pw__buf_text(pw__buf *b, const char *s);
+/* Whether pw__buf_text would change S. */
+bool pw__text_needs_escape(const char *s);
 /* S escaped as pw__buf_text does, into OUT (CAP bytes; cut with "..." if
  * longer). Returns OUT, or S when S is NULL. */
 const char *pw__text_escape(const char *s, char *out, size_t cap);
