@@ -75,8 +75,17 @@ def main():
             base = m["processes"][0]
             m["processes"] = [dict(base, pid=100000 * (half + 1) + i) for i in range(args.merged)]
             pids = [p["pid"] for p in m["processes"]]
+            # The fixture's own groups come from every process; each
+            # handler's group from the processes that ran that handler.
             for g in m["leaks"] + m["findings"]:
-                g["pids"] = pids
+                frames = g.get("stack") or [{}]
+                function = frames[0].get("function") or ""
+                if function.startswith("handler_"):
+                    h = int(function.split("_")[1])
+                    g["pids"] = pids[h::500]
+                else:
+                    g["pids"] = pids
+                g["items"] = (g.get("items") or [])[:10]
             path = os.path.join(work, "merged-%d.json" % half)
             with open(path, "w") as f:
                 json.dump(m, f)
