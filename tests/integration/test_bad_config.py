@@ -78,6 +78,19 @@ def test():
         eq([f.get("kind") for f in r.only_report().get("findings", []) if f.get("kind") == "held_too_long"],
            [], "no connection is reported as held too long")
 
+    section("a bad value holding a newline and an escape code")
+    # The warning quotes the value: it once echoed it raw, so the value could
+    # forge a line of poolwatch output or send escape codes to the terminal.
+    value = "7\npoolwatch: no leaks (pid 1: 0 connects)\x1b[2J"
+    r = run([leak_basic], env={"POOLWATCH_EXITCODE": value})
+    eq(r.status, 0, "exit status is the program's own")
+    warned_once(r, "POOLWATCH_EXITCODE")
+    check("\x1b" not in r.stderr, "no escape code on stderr")
+    check(any("7\\x0apoolwatch: no leaks" in w for w in r.warnings()), "the newline shows as \\x0a",
+          r.warnings())
+    eq([l for l in r.stderr.splitlines() if l.startswith("poolwatch: no leaks (pid 1")], [],
+       "no forged line")
+
     section("an event log that already exists with mode 0644")
     log = os.path.join(d, "events.log")
     with open(log, "w") as f:
