@@ -2,7 +2,7 @@
 # Builds the libFuzzer harnesses of tests/fuzz with clang (build-fuzz/) and
 # runs each for a bounded time over its seed corpus; CI runs it after the
 # test suites:
-#   scripts/fuzz.sh [SECONDS]      # per harness; default 25
+#   scripts/fuzz.sh [SECONDS]      # per harness; default 20
 # Inputs the fuzzer finds interesting go to build-fuzz/corpus/NAME (the
 # seeds in tests/fuzz/corpus/NAME are only read). A crash, a sanitizer
 # report, a timeout or running out of memory fails the run and leaves the
@@ -10,8 +10,9 @@
 # a regression test once fixed.
 set -eu
 cd "$(dirname "$0")/.."
-seconds=${1:-25}
+seconds=${1:-20}
 
+sh scripts/install-deps.sh
 build=build-fuzz
 CC=${FUZZ_CC:-clang-14} cmake -S . -B "$build" -DPOOLWATCH_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
 harnesses="suppressions options redact report"

@@ -20,6 +20,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+sh scripts/install-deps.sh
 build=build-sanitize
 cmake -S . -B "$build" -DPOOLWATCH_SANITIZE=ON >/dev/null
 cmake --build "$build" -j2

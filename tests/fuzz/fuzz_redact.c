@@ -1,8 +1,9 @@
 /* libFuzzer harness for redaction: conninfo strings, URIs, keyword arrays,
  * PQsetdbLogin arguments and free text (argv, pool names). Beyond never
  * crashing, a password given as password=VALUE with a plain value must not
- * come out of the text redactor (unless the input repeats it elsewhere,
- * which is how the fuzzer first "found" a leak). */
+ * come out of the text redactor. (The fuzzer's first two "leaks" were the
+ * property's: the value repeated later in the input, or spelled inside the
+ * keyword itself; both inputs are in the seed corpus.) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       char value[64];
       snprintf(value, sizeof(value), "%.*s", (int)(n < 63 ? n : 63), text + 9);
       /* Unless the same letters occur again later in the input. */
-      if (strstr(safe, value) && !strstr(text + 9 + n, value)) {
+      /* Looked for after the keyword ("password=ssword" has it in its
+       * own name), unless the input repeats it later. */
+      if (strncmp(safe, "password=", 9) == 0 && strstr(safe + 9, value) &&
+          !strstr(text + 9 + n, value)) {
         fprintf(stderr, "password '%s' survived in '%s'\n", value, safe);
         abort();
       }
