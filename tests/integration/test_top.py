@@ -67,6 +67,20 @@ def test():
     check("\x1b" not in piped.stdout and "Oldest checkouts" in piped.stdout,
           "into a pipe, top prints one plain frame")
 
+    section("the implicit libpq pool")
+    # Its connections are checked out by definition: the section counts
+    # connects and closes, and its waits are blocking connects. It said
+    # "0 checkouts" beside "over 51 checkouts".
+    raw = Spawned([program("named_pool"), "-", "hold"], env={"POOLWATCH_LIVE": "1", "POOLWATCH_INTERVAL": "100ms"})
+    eq(raw.readline(), "held\n", "the program holds its connection")
+    r = wait_for_top(raw.proc.pid)
+    eq(r.status, 0, "top --once exit status")
+    libpq = lines_after(r.stdout, "libpq (libpq): 1 connect (0 failed), 0 closes")
+    check(libpq, "the libpq pool's section counts connects and closes", r.stdout)
+    check(any(re.search(r"over 1 connect$", l) for l in libpq), "its wait time is over 1 connect", libpq)
+    check(not any("checkout" in l for l in libpq), "and speaks of no checkouts", libpq)
+    eq(raw.finish(b"\n").status, 0, "the program's exit status")
+
     section("after the program ends")
     eq(p.finish(b"\n").status, 0, "the program's exit status")
     r = top("--once", pid)
