@@ -44,3 +44,20 @@ int cli_option_value(int argc, char **argv, int *i, const char *command, const c
   *value = argv[++*i];
   return 1;
 }
+
+void cli_print_wrapped(FILE *out, int indent, const char *text) {
+  enum { WIDTH = 80 };
+  size_t room = WIDTH > indent + 20 ? (size_t)(WIDTH - indent) : 20;
+  const char *p = text;
+  while (*p) {
+    size_t len = strlen(p), cut = len;
+    if (len > room) {
+      cut = room;
+      while (cut > 0 && p[cut] != ' ') cut--;
+      if (cut == 0) cut = room; /* one word longer than a line */
+    }
+    fprintf(out, "%*s%.*s\n", indent, "", (int)cut, p);
+    p += cut;
+    while (*p == ' ') p++;
+  }
+}

@@ -34,25 +34,6 @@ static const char usage_text[] =
     "  POOLWATCH_OUTPUT_DIR=DIR LD_PRELOAD=/path/to/libpoolwatch.so PROGRAM\n"
     "\n";
 
-/* Prints TEXT indented by eight columns, wrapped at word boundaries so no
- * line passes 80 columns (the table's descriptions run to 110). */
-static void print_wrapped(FILE *out, const char *text) {
-  enum { INDENT = 8, WIDTH = 80 };
-  const char *p = text;
-  while (*p) {
-    size_t room = WIDTH - INDENT, len = strlen(p);
-    size_t cut = len;
-    if (len > room) {
-      cut = room;
-      while (cut > 0 && p[cut] != ' ') cut--;
-      if (cut == 0) cut = room; /* one word longer than a line */
-    }
-    fprintf(out, "%*s%.*s\n", INDENT, "", (int)cut, p);
-    p += cut;
-    while (*p == ' ') p++;
-  }
-}
-
 static void print_environment_help(FILE *out) {
   fputs("Environment (read by the library; `poolwatch run` flags in brackets):\n", out);
   for (size_t i = 0; i < pw__option_count; i++) {
@@ -61,7 +42,7 @@ static void print_environment_help(FILE *out) {
     if (opt->flag) fprintf(out, "  [%s%s%s]", opt->flag, opt->metavar ? " " : "",
                            opt->metavar ? opt->metavar : "");
     fputs("\n", out);
-    print_wrapped(out, opt->description);
+    cli_print_wrapped(out, 8, opt->description);
     fprintf(out, "        default: %s\n", opt->default_text);
   }
   fputs("  POOLWATCH_LIBRARY\n"
