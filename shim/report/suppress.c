@@ -17,10 +17,11 @@ struct pw__suppressions {
 };
 
 /* PATTERN matches anywhere in TEXT, '*' standing for any run. Greedy
- * matching with one backtrack point, the last star: a later star never
- * needs an earlier one to move, so each text position is tried a bounded
- * number of times. The recursive matcher this replaces was exponential: a
- * seven-star pattern once delayed a program's exit by 45 s. */
+ * matching with one backtrack point, the last star: once the segment after
+ * a star has matched, a later failure never needs an earlier star to move,
+ * so the work is at most |PATTERN| × |TEXT| steps. The recursive matcher
+ * this replaces was exponential: a seven-star pattern once delayed a
+ * program's exit by 45 s. */
 bool pw__pattern_match(const char *pattern, const char *text) {
   if (!pattern || !text) return false;
   /* Matching anywhere is matching "*PATTERN*". */
