@@ -5,6 +5,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +131,7 @@ static long long pool_capacity(const json_t *pool, const char **label) {
 }
 
 static void bar(pw__buf *out, long long value, long long cap) {
-  int filled = value <= 0 ? 0 : value >= cap ? BAR_WIDTH : (int)(value * BAR_WIDTH / cap);
+  int filled = value <= 0 ? 0 : value >= cap ? BAR_WIDTH : (int)((double)value * BAR_WIDTH / (double)cap);
   if (value > 0 && filled == 0) filled = 1; /* one connection is never invisible */
   pw__buf_puts(out, "[");
   for (int i = 0; i < BAR_WIDTH; i++) pw__buf_puts(out, i < filled ? "#" : ".");
@@ -146,7 +147,7 @@ static void sparkline(pw__buf *out, const json_t *values, long long cap) {
   json_array_foreach(values, i, v) {
     long long n = json_integer_value(v);
     /* Rounded up, so any checkout at all rises above the baseline. */
-    int level = n <= 0 ? 0 : n >= cap ? top : (int)((n * top + cap - 1) / cap);
+    int level = n <= 0 ? 0 : n >= cap ? top : (int)ceil((double)n * top / (double)cap);
     pw__buf_append(out, &ramp[level], 1);
   }
 }
@@ -173,7 +174,8 @@ static void metric_line(pw__buf *out, const json_t *pool, const char *metric, co
   }
   const char *label;
   long long cap = pool_capacity(pool, &label);
-  long long n = (long long)json_number_value(value);
+  /* Through report_int: a huge or fractional value must not overflow. */
+  long long n = report_value_int(value, 0);
   pw__buf_printf(out, "%8lld  ", n);
   bar(out, n, cap);
   pw__buf_printf(out, " of %lld %s", cap, label);

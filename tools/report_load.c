@@ -19,7 +19,10 @@
 #define FRAME_SEP "\x1e"
 
 long long report_int(const json_t *object, const char *key, long long fallback) {
-  json_t *v = json_object_get(object, key);
+  return report_value_int(json_object_get(object, key), fallback);
+}
+
+long long report_value_int(const json_t *v, long long fallback) {
   if (json_is_integer(v)) return json_integer_value(v);
   if (json_is_real(v)) {
     /* A hand-edited "count": 1e300 must not become undefined behaviour:

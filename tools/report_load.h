@@ -62,6 +62,9 @@ char *report_group_signature(const json_t *group);
 
 /* Integer value of KEY in OBJECT, or FALLBACK when absent or not a number. */
 long long report_int(const json_t *object, const char *key, long long fallback);
+/* The same for a value itself: integers as they are, reals saturated to
+ * the range of long long, FALLBACK for anything else. */
+long long report_value_int(const json_t *v, long long fallback);
 /* A + B, saturating instead of overflowing: counts come from files anyone
  * may have edited. */
 long long report_add(long long a, long long b);
