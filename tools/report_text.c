@@ -84,7 +84,7 @@ static void print_summary(FILE *out, const json_t *merged) {
   report_print_count(out, connections, "leaked connection", "leaked connections");
   fputs(", ", out);
   report_print_count(out, checkouts, "leaked checkout", "leaked checkouts");
-  if (connections + checkouts > 0) {
+  if (report_add(connections, checkouts) > 0) {
     fputs(" in ", out);
     report_print_count(out, report_int(s, "leak_groups", 0), "group", "groups");
   }
