@@ -47,6 +47,18 @@ const char *report_string(const json_t *object, const char *key) {
   return json_string_value(json_object_get(object, key));
 }
 
+pw__frame report_frame(const json_t *frame) {
+  const char *offset = report_string(frame, "offset");
+  const char *language = report_string(frame, "language");
+  bool native = !language || strcmp(language, "c") == 0 || strcmp(language, "c++") == 0;
+  return (pw__frame){
+      .function = report_string(frame, "function"), .file = report_string(frame, "file"),
+      .line = (int)report_int(frame, "line", 0), .module = report_string(frame, "module"),
+      .offset = offset ? (uintptr_t)strtoull(offset, NULL, 16) : 0,
+      .language = language, .interpreted = !native,
+  };
+}
+
 bool report_set_init(report_set *set) {
   set->processes = json_array();
   set->pools = json_array();

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/format.h"
+
 typedef struct report_set {
   json_t *processes;     /* {pid, ppid, program, argv, started_at, ended_at, summary, file} */
   json_t *pools;         /* each report's pool objects, with "pid" added */
@@ -78,5 +80,9 @@ long long report_add(long long a, long long b);
 json_t *report_text_safe(json_t *v);
 /* String value of KEY in OBJECT, or NULL. */
 const char *report_string(const json_t *object, const char *key);
+
+/* One frame of a report's stack as the common formatter takes it (strings
+ * point into FRAME). A frame of an interpreted language has no offset. */
+pw__frame report_frame(const json_t *frame);
 
 #endif
