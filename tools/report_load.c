@@ -19,46 +19,6 @@
 #define FIELD_SEP "\x1f"
 #define FRAME_SEP "\x1e"
 
-long long report_int(const json_t *object, const char *key, long long fallback) {
-  return report_value_int(json_object_get(object, key), fallback);
-}
-
-long long report_value_int(const json_t *v, long long fallback) {
-  if (json_is_integer(v)) return json_integer_value(v);
-  if (json_is_real(v)) {
-    /* A hand-edited "count": 1e300 must not become undefined behaviour:
-     * out-of-range reals saturate, NaN counts as absent. */
-    double d = json_real_value(v);
-    if (d != d) return fallback;
-    if (d >= 9.2e18) return LLONG_MAX;
-    if (d <= -9.2e18) return LLONG_MIN;
-    return (long long)d;
-  }
-  return fallback;
-}
-
-long long report_add(long long a, long long b) {
-  long long sum;
-  if (__builtin_add_overflow(a, b, &sum)) return a > 0 ? LLONG_MAX : LLONG_MIN;
-  return sum;
-}
-
-const char *report_string(const json_t *object, const char *key) {
-  return json_string_value(json_object_get(object, key));
-}
-
-pw__frame report_frame(const json_t *frame) {
-  const char *offset = report_string(frame, "offset");
-  const char *language = report_string(frame, "language");
-  bool native = !language || strcmp(language, "c") == 0 || strcmp(language, "c++") == 0;
-  return (pw__frame){
-      .function = report_string(frame, "function"), .file = report_string(frame, "file"),
-      .line = (int)report_int(frame, "line", 0), .module = report_string(frame, "module"),
-      .offset = offset ? (uintptr_t)strtoull(offset, NULL, 16) : 0,
-      .language = language, .interpreted = !native,
-  };
-}
-
 bool report_set_init(report_set *set) {
   set->processes = json_array();
   set->pools = json_array();
@@ -406,40 +366,6 @@ static bool add_merged(report_set *set, json_t *report, const char *path) {
  * leaks, is 7 MB, and jansson needs several times a file's size in memory. */
 #define MAX_REPORT_BYTES (256L << 20)
 
-/* jansson limits nesting to 2048 levels, which bounds the recursion. */
-json_t *report_text_safe(json_t *v) {
-  if (json_is_string(v)) {
-    const char *text = json_string_value(v);
-    if (!pw__text_needs_escape(text)) return v;
-    pw__buf safe;
-    pw__buf_init(&safe);
-    pw__buf_text(&safe, text);
-    if (!safe.failed && safe.len != strlen(text)) json_string_set(v, safe.data);
-    pw__buf_free(&safe);
-  } else if (json_is_array(v)) {
-    size_t i;
-    json_t *item;
-    json_array_foreach(v, i, item) report_text_safe(item);
-  } else if (json_is_object(v)) {
-    const char *key;
-    json_t *item;
-    void *tmp;
-    json_object_foreach_safe(v, tmp, key, item) {
-      report_text_safe(item);
-      if (!pw__text_needs_escape(key)) continue;
-      pw__buf safe;
-      pw__buf_init(&safe);
-      pw__buf_text(&safe, key);
-      if (!safe.failed && safe.data && safe.len != strlen(key)) {
-        json_object_set(v, safe.data, item);
-        json_object_del(v, key);
-      }
-      pw__buf_free(&safe);
-    }
-  }
-  return v;
-}
-
 /* Opens PATH for reading only if it is a regular file of sane size: a FIFO
  * would block for ever, /dev/zero would never end. */
 static FILE *open_report(const char *path) {
@@ -495,56 +421,6 @@ bool report_set_add_file(report_set *set, const char *path) {
   }
   json_decref(report);
   return ok;
-}
-
-bool report_is_file_name(const char *name) {
-  static const char prefix[] = "poolwatch-";
-  size_t n = strlen(prefix);
-  if (strncmp(name, prefix, n) != 0) return false;
-  const char *p = name + n;
-  if (*p < '0' || *p > '9') return false;
-  while (*p >= '0' && *p <= '9') p++;
-  /* poolwatch-PID.N.json: the Nth process image of PID, after an exec. */
-  if (p[0] == '.' && p[1] >= '1' && p[1] <= '9') {
-    p++;
-    while (*p >= '0' && *p <= '9') p++;
-  }
-  return strcmp(p, ".json") == 0;
-}
-
-static long pid_of(const char *name) { return strtol(name + strlen("poolwatch-"), NULL, 10); }
-
-static int by_pid(const void *a, const void *b) {
-  long x = pid_of(*(char *const *)a), y = pid_of(*(char *const *)b);
-  return (x > y) - (x < y);
-}
-
-long report_list_dir(const char *dir, char ***names) {
-  *names = NULL;
-  DIR *d = opendir(dir);
-  if (!d) return -1;
-  long count = 0, cap = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (!report_is_file_name(e->d_name)) continue;
-    if (count == cap) {
-      cap = cap ? cap * 2 : 16;
-      char **more = realloc(*names, (size_t)cap * sizeof(char *));
-      if (!more) break;
-      *names = more;
-    }
-    char *copy = strdup(e->d_name);
-    if (!copy) break;
-    (*names)[count++] = copy;
-  }
-  closedir(d);
-  if (count > 1) qsort(*names, (size_t)count, sizeof(char *), by_pid);
-  return count;
-}
-
-void report_free_names(char **names, long count) {
-  for (long i = 0; i < count; i++) free(names[i]);
-  free(names);
 }
 
 bool report_set_add_path(report_set *set, const char *path) {
