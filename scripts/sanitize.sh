@@ -17,6 +17,12 @@
 # test the sanitizer, not poolwatch; the normal run covers them. (A test
 # program linked with the runtime instead of preloading it exits cleanly,
 # which is why the test programs are built instrumented.)
+#
+# Also left out, for the sanitizer's own limits: test_php_pgsql (PHP loads
+# its extensions with RTLD_DEEPBIND, which ASan's runtime refuses: the
+# program exits before running) and test_loader_semantics (ASan intercepts
+# dlopen itself, so a library's bare-name dlopen no longer searches that
+# library's RUNPATH: the very behaviour the test checks poolwatch keeps).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -38,7 +44,7 @@ export PWTEST_PRELOAD_FIRST="$runtime"
 
 status=0
 ctest --test-dir "$build" -j2 --output-on-failure \
-  -E '^(test_psql|test_pgbench_connect_per_txn|test_pg_dump_jobs)$' || status=$?
+  -E '^(test_psql|test_pgbench_connect_per_txn|test_pg_dump_jobs|test_php_pgsql|test_loader_semantics)$' || status=$?
 
 if [ -n "$(ls -A "$logs")" ]; then
   echo "sanitizer reports:" >&2
