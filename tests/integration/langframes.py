@@ -37,6 +37,13 @@ def check_no_interpreter_frames(stack, interpreter_pattern, language):
           [f.get("language") for f in stack])
 
 
+def threshold_env(**more):
+    """POOLWATCH_LEAK_THRESHOLD with an event log the test programs read to
+    hold a connection until poolwatch has reported it (PWTEST_EVENTS)."""
+    events = os.path.join(tmpdir(), "events.log")
+    return dict(more, POOLWATCH_LEAK_THRESHOLD="200ms", POOLWATCH_EVENT_LOG=events, PWTEST_EVENTS=events)
+
+
 def held_stacks(report, function, language):
     """Stacks of held_too_long findings that run through FUNCTION."""
     return [f.get("stack", []) for f in findings(report, "held_too_long")
@@ -99,3 +106,17 @@ def check_suppressions(argv, program_rel, leak_a, leak_b):
     section("a rule for another file")
     report = with_rules("leak:programs/other_%s\n" % os.path.basename(program_rel))
     eq(get(report, "summary.suppressed"), 0, "nothing suppressed")
+
+
+def check_lifecycle_frame(r, function, language, program, caller, marker):
+    """A connection held past the threshold at start-up or shutdown is one
+    held_too_long finding through FUNCTION, whose caller CALLER is at the
+    pwtest:MARKER line; every connection is closed."""
+    report = r.only_report()
+    stacks = held_stacks(report, function, language)
+    eq(len(stacks), 1, "one held_too_long finding through %s" % function)
+    if stacks:
+        check_source_frame(stacks[0], caller, language, program, marker)
+    counters = get(report, "pools", [{}])[0].get("counters", {}) if report.get("pools") else {}
+    eq(counters.get("closes"), counters.get("connects"), "every connection was closed (closes == connects)")
+    return report

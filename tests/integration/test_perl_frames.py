@@ -4,10 +4,11 @@ interpreter and in an ithread, is reported at its .pl line under its
 Package::sub name, with DBI's own frames in its library's module;
 connections left open at exec are leaks at their lines, two subs make two
 groups, and suppressions match the file and the sub; a clean program
-reports nothing."""
+reports nothing. In a BEGIN block (start-up) and an END block frames are
+read the same, and global destruction's closes are safe."""
 import re
 
-from langframes import (check_clean, check_no_interpreter_frames, check_source_frame, check_suppressions,
+from langframes import (threshold_env, check_clean, check_lifecycle_frame, check_no_interpreter_frames, check_source_frame, check_suppressions,
                         exec_report, held_stacks, run_mode, source_frame)
 from pwtest import PROGRAMS_SRC, check, eq, get, leak_groups, main
 
@@ -16,7 +17,7 @@ ARGV = ["perl", PROGRAMS_SRC + "/" + PROGRAM]
 
 
 def test():
-    r = run_mode(ARGV, "hold", env={"POOLWATCH_LEAK_THRESHOLD": "200ms"}, stdout="perl_frames hold done\n")
+    r = run_mode(ARGV, "hold", env=threshold_env(), stdout="perl_frames hold done\n")
     report = r.only_report()
     a, b = held_stacks(report, "My::Module::leak_a", "perl"), held_stacks(report, "My::Module::leak_b", "perl")
     eq(len(a), 1, "one held_too_long finding from leak_a")
@@ -46,6 +47,11 @@ def test():
     eq(sum(g.get("count") for g in b), 2, "leak_b's group holds its two leaks")
     check(not any(g in b for g in a), "leak_a and leak_b are different groups")
     check_source_frame(get(a, [0, "stack"], []), "My::Module::leak_a", "perl", PROGRAM, "leak_a")
+
+    r = run_mode(ARGV, "startup", env=threshold_env(), stdout="perl_frames startup done\n")
+    check_lifecycle_frame(r, "My::Module::leak_a", "perl", PROGRAM, "main::BEGIN", "startup")
+    r = run_mode(ARGV, "shutdown", env=threshold_env(), stdout="perl_frames shutdown done\n")
+    check_lifecycle_frame(r, "My::Module::leak_a", "perl", PROGRAM, "main::END", "end")
 
     check_suppressions(ARGV, "programs/" + PROGRAM, "My::Module::leak_a", "My::Module::leak_b")
     check_clean(ARGV, "perl_frames")

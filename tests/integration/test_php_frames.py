@@ -4,20 +4,21 @@ pg_pconnect's by design: neither is a leak, and a stuck connection is
 caught by POOLWATCH_LEAK_THRESHOLD, at its .php line, in the script and in
 a child made by pcntl_fork. Connections left open at pcntl_exec are leaks
 at their lines, two functions make two groups, and suppressions match the
-.php file and the function; a clean script reports nothing."""
+.php file and the function; a clean script reports nothing. In an
+auto_prepend_file (start-up) and a shutdown function frames are read the
+same."""
 import re
 
-from langframes import (check_clean, check_no_interpreter_frames, check_source_frame, check_suppressions,
+from langframes import (threshold_env, check_clean, check_lifecycle_frame, check_no_interpreter_frames, check_source_frame, check_suppressions,
                         exec_report, held_stacks, run_mode, source_frame)
-from pwtest import PROGRAMS_SRC, check, eq, get, leak_groups, main
+from pwtest import PROGRAMS_SRC, check, eq, get, leak_groups, main, run, section
 
 PROGRAM = "php_frames.php"
 ARGV = ["php", PROGRAMS_SRC + "/" + PROGRAM]
-THRESHOLD = {"POOLWATCH_LEAK_THRESHOLD": "200ms"}
 
 
 def test():
-    r = run_mode(ARGV, "hold", env=THRESHOLD, stdout="php_frames hold done\n")
+    r = run_mode(ARGV, "hold", env=threshold_env(), stdout="php_frames hold done\n")
     report = r.only_report()
     eq(get(report, "summary.leaked_connections"), 0, "no leaks: PHP closes both connections itself")
     a = held_stacks(report, "leak_a", "php")
@@ -42,7 +43,7 @@ def test():
     if p:
         check_source_frame(p[0], "Repository::persistent", "php", PROGRAM, "persistent")
 
-    r = run_mode(ARGV, "fork", env=THRESHOLD, stdout="php_frames fork done\n")
+    r = run_mode(ARGV, "fork", env=threshold_env(), stdout="php_frames fork done\n")
     child = [rep for rep in r.reports.values() if held_stacks(rep, "leak_b", "php")]
     eq(len(child), 1, "the forked child's report has its held connection")
     if child:
@@ -55,6 +56,16 @@ def test():
     eq([g.get("count") for g in a], [1], "leak_a's group holds its one leak")
     eq(sum(g.get("count") for g in b), 2, "leak_b's group holds its two leaks")
     check_source_frame(get(a, [0, "stack"], []), "leak_a", "php", PROGRAM, "leak_a")
+
+    r = run_mode(ARGV, "shutdown", env=threshold_env(), stdout="php_frames shutdown done\n")
+    check_lifecycle_frame(r, "leak_a", "php", PROGRAM, "{closure}", "shutdown")
+
+    section("start-up: auto_prepend_file")
+    r = run(["php", "-d", "auto_prepend_file=" + ARGV[1], PROGRAMS_SRC + "/php_started.php"],
+            env=threshold_env(PWTEST_STARTUP="1"))
+    eq(r.status, 0, "exit status")
+    eq(r.stdout, "started\n", "stdout")
+    check_lifecycle_frame(r, "leak_a", "php", PROGRAM, "{main}", "startup")
 
     check_suppressions(ARGV, "programs/" + PROGRAM, "leak_a", "leak_b")
     check_clean(ARGV, "php_frames")
