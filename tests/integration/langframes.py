@@ -60,7 +60,9 @@ def run_mode(argv, mode, env=None, stdout=None):
 
 
 def check_clean(argv, name):
-    r = run_mode(argv, "clean", stdout="%s clean done\n" % name)
+    """A clean program has no leak or finding, and passes the exit code
+    gate (POOLWATCH_EXITCODE) with its own status."""
+    r = run_mode(argv, "clean", env={"POOLWATCH_EXITCODE": "3"}, stdout="%s clean done\n" % name)
     report = r.only_report()
     eq(get(report, "summary.leaked_connections"), 0, "no leaks")
     eq(report.get("findings", []), [], "no findings")
