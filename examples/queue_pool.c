@@ -1,3 +1,4 @@
+/* A small blocking connection pool over libpq, shaped like SQLAlchemy's QueuePool. */
 #include "queue_pool.h"
 
 #include <errno.h>

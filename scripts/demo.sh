@@ -12,7 +12,7 @@ sh scripts/install-deps.sh
 cmake -S . -B build >/dev/null
 cmake --build build -j2 >/dev/null
 
-lib=$(find "$PWD/build" -name libpoolwatch.so -type f | head -n 1)
+lib=$(find "$PWD/build" -name libpoolwatch.so.0 | head -n 1)
 [ -n "$lib" ] || { echo "$0: libpoolwatch.so was not built" >&2; exit 1; }
 
 eval "$(sh scripts/pg-env.sh start)"

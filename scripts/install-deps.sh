@@ -6,7 +6,12 @@ set -eu
 packages="libpq-dev libunwind-dev uthash-dev libcmocka-dev libzdb-dev libdw-dev libjansson-dev
   libncurses-dev python3 python3-psycopg2 python3-psycopg php-cli php-pgsql patchelf
   libpython3.11-dev g++ libpqxx-dev postgresql postgresql-client cmake gcc pkg-config make
-  ruby ruby-pg ruby3.1-dev perl libdbi-perl libdbd-pg-perl libperl-dev php8.2-dev"
+  ruby ruby-pg ruby3.1-dev perl libdbi-perl libdbd-pg-perl libperl-dev php8.2-dev
+  libxml2-utils"
+
+# npm installs the SARIF validator the CI-format tests use; machines with
+# Node.js from elsewhere already have it.
+command -v npm >/dev/null 2>&1 || packages="$packages npm"
 
 missing=
 for p in $packages; do

@@ -1,12 +1,13 @@
-/* `poolwatch dashboard`: prints a dashboard configuration, the same code
- * the library uses for poolwatch-PID.dashboard.json. */
+/* `poolwatch dashboard`: prints the dashboard seed (the same code the library
+ * uses for poolwatch-PID.dashboard.json) or the Grafana dashboard. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/buf.h"
 #include "cli.h"
+#include "common/buf.h"
 #include "common/dashboard.h"
+#include "dashboard_grafana.h"
 #include "report_load.h"
 
 static const char dashboard_help[] =
@@ -79,11 +80,16 @@ int cmd_dashboard(int argc, char **argv) {
   const char **names = pool_names(&set, &n);
   pw__buf out;
   pw__buf_init(&out);
-  if (names) {
-    if (grafana)
-      pw__dashboard_grafana(&out, names, n);
-    else
-      pw__dashboard_simple(&out, names, n);
+  if (names && grafana) {
+    /* Indented like the seed: two spaces, keys in the order written. */
+    json_t *dashboard = dashboard_grafana(names, n);
+    char *text = dashboard ? json_dumps(dashboard, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (text) pw__buf_printf(&out, "%s\n", text);
+    else out.failed = true;
+    free(text);
+    json_decref(dashboard);
+  } else if (names) {
+    pw__dashboard_simple(&out, names, n);
   }
   status = 0;
   if (!names || out.failed || !out.data) {

@@ -11,12 +11,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/buf.h"
 #include "cli.h"
+#include "common/buf.h"
 #include "library_path.h"
 #include "program_check.h"
 #include "common/options.h"
+#include "common/output.h"
+#include "library_path.h"
 #include "report_load.h"
+#include "run_ci.h"
 #include "report_text.h"
 
 /* Per-process lines in the summary; the rest are in the files. */
@@ -27,6 +30,7 @@ typedef struct run_args {
   long exitcode;          /* -1: the program's own status */
   const char *output_dir; /* NULL: a new temporary directory */
   char **program;         /* PROGRAM ARGS..., NULL-terminated */
+  run_ci_args ci;          /* --sarif, --junit, --github, --source-root */
 } run_args;
 
 static void print_run_help(FILE *out) {
@@ -58,12 +62,15 @@ static void print_run_help(FILE *out) {
     fprintf(out, "  %-24s [%s]\n        %s\n        default: %s\n", usage, opt->name,
             opt->description, default_text);
   }
+  run_ci_print_help(out);
   fputs("  -h, --help\n"
         "        show this help\n"
         "\n"
         "--exitcode applies to every report: the status is N when any process left\n"
         "unsuppressed leaks. The library's own POOLWATCH_EXITCODE is not passed on,\n"
-        "so the program and its children behave as without poolwatch.\n"
+        "so the program and its children behave as without poolwatch. The summary\n"
+        "ends with one line for log scrapers: \"SUMMARY: poolwatch: N leaked\n"
+        "connections, M leaked checkouts in G groups, F findings (S suppressed)\".\n"
         "\n"
         "Exit status: the program's own (128+N when killed by signal N); N of\n"
         "--exitcode when leaks remain; 125 for poolwatch's own failures (the\n"
@@ -118,6 +125,7 @@ static int parse_args(int argc, char **argv, run_args *args) {
   }
   env = getenv("POOLWATCH_OUTPUT_DIR");
   if (env && *env) args->output_dir = env;
+  run_ci_defaults(&args->ci);
 
   int i = 1;
   for (; i < argc; i++) {
@@ -134,6 +142,10 @@ static int parse_args(int argc, char **argv, run_args *args) {
     size_t opt_index = 0;
     const char *value = NULL;
     int taken = 0;
+    if ((taken = run_ci_option(argc, argv, &i, &args->ci))) {
+      if (taken < 0) return EXIT_TROUBLE;
+      continue;
+    }
     for (; opt_index < pw__option_count; opt_index++) {
       const pw__option *opt = &pw__option_table[opt_index];
       if (!opt->flag) continue;
@@ -167,35 +179,13 @@ static int parse_args(int argc, char **argv, run_args *args) {
   return -1;
 }
 
-/* mkdir -p: the library would create a missing directory too, but `run`
- * must know where the reports go before the program starts. */
-static bool make_directories(const char *path) {
-  char *copy = strdup(path);
-  if (!copy) return false;
-  bool ok = true;
-  for (char *p = copy + 1; ok; p++) {
-    if (*p != '/' && *p != '\0') continue;
-    char saved = *p;
-    *p = '\0';
-    if (mkdir(copy, 0777) != 0 && errno != EEXIST) ok = false;
-    *p = saved;
-    if (!saved) break;
-  }
-  struct stat st;
-  if (ok && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) {
-    if (errno == 0) errno = ENOTDIR;
-    ok = false;
-  }
-  free(copy);
-  return ok;
-}
-
 /* The absolute output directory (to free), created if needed. Absolute,
  * because the program may change its working directory before it exits. */
 static char *prepare_output_dir(const char *requested) {
   if (requested) {
-    errno = 0;
-    if (!make_directories(requested)) {
+    /* The library would create a missing directory too, but `run` must
+     * know where the reports go before the program starts. */
+    if (!pw__output_dir_ready(requested)) {
       cli_error("cannot create the output directory %s: %s", requested, strerror(errno));
       return NULL;
     }
@@ -509,7 +499,10 @@ int cmd_run(int argc, char **argv) {
     if (args.output_dir || rmdir(dir) != 0) cli_error("reports were expected in %s", dir);
   } else {
     print_summary(&totals, &set, dir);
-    if (unreadable) {
+    bool written = run_ci_write(&args.ci, &set);
+    if (!written) {
+      status = EXIT_TROUBLE;
+    } else if (unreadable) {
       cli_error("%ld %s could not be read", unreadable, unreadable == 1 ? "report" : "reports");
       status = EXIT_TROUBLE;
     } else if (args.exitcode >= 0 && totals.leaked_connections + totals.leaked_checkouts > 0) {

@@ -17,7 +17,8 @@
 #include "cli.h"
 #include "cmd_top.h"
 #include "common/dashboard.h"
-#include "export/live.h"
+#include "common/format.h"
+#include "common/paths.h"
 #include "common/options.h"
 #include "report_load.h"
 
@@ -56,7 +57,7 @@ static bool process_exists(pid_t pid) { return kill(pid, 0) == 0 || errno == EPE
 /* PID's live state, or NULL with the reason in WHY. */
 static json_t *read_live(pid_t pid, char *why, size_t size) {
   char path[128];
-  snprintf(path, sizeof(path), "%s/poolwatch-%d.live.json", PW__LIVE_DIR, (int)pid);
+  snprintf(path, sizeof(path), "%s/" PW__LIVE_FILE, PW__LIVE_DIR, (int)pid);
   json_t *state = NULL;
   struct stat st;
   json_error_t error;
@@ -96,22 +97,6 @@ static json_t *read_live(pid_t pid, char *why, size_t size) {
   return NULL;
 }
 
-/* "850us", "12.3ms", "4.2s", "3m05s", "2h01m". */
-static const char *duration_text(double s, char *text, size_t size) {
-  if (s < 1e-3)
-    snprintf(text, size, "%.0fus", s * 1e6);
-  else if (s < 0.1)
-    snprintf(text, size, "%.3gms", s * 1e3);
-  else if (s < 1)
-    snprintf(text, size, "%.0fms", s * 1e3);
-  else if (s < 60)
-    snprintf(text, size, "%.3gs", s);
-  else if (s < 3600)
-    snprintf(text, size, "%dm%02ds", (int)s / 60, (int)s % 60);
-  else
-    snprintf(text, size, "%dh%02dm", (int)s / 3600, (int)s / 60 % 60);
-  return text;
-}
 
 /* What a pool's connection counts are drawn against: its maximum, else its
  * configured size, else the most it has had open. */
@@ -159,9 +144,9 @@ static void metric_line(pw__buf *out, const json_t *pool, const char *metric, co
     /* The metric is the mean; the distribution says how bad the tail is. */
     const json_t *wait = json_object_get(pool, "wait_time");
     pw__buf_printf(out, "%8s mean  p95 %s  max %s  over %lld checkouts\n",
-                   duration_text(json_number_value(value), a, sizeof(a)),
-                   duration_text(json_number_value(json_object_get(wait, "p95")), b, sizeof(b)),
-                   duration_text(json_number_value(json_object_get(wait, "max")), c, sizeof(c)),
+                   pw__format_age(json_number_value(value), a, sizeof(a)),
+                   pw__format_age(json_number_value(json_object_get(wait, "p95")), b, sizeof(b)),
+                   pw__format_age(json_number_value(json_object_get(wait, "max")), c, sizeof(c)),
                    report_int(wait, "count", 0));
     return;
   }
@@ -189,9 +174,8 @@ static bool live_metric(const char *name) {
   return false;
 }
 
-/* One pool, in the panel and metric order of the dashboard configuration. */
-static void pool_section(pw__buf *out, const json_t *pool, const json_t *panels,
-                         const json_t *history) {
+/* One pool, in the panel and metric order of the dashboards. */
+static void pool_section(pw__buf *out, const json_t *pool, const json_t *history) {
   const json_t *metrics = json_object_get(pool, "metrics");
   const json_t *counters = json_object_get(pool, "counters");
   const char *name = report_string(pool, "name"), *kind = report_string(pool, "kind");
@@ -201,29 +185,30 @@ static void pool_section(pw__buf *out, const json_t *pool, const json_t *panels,
                  report_int(counters, "connects", 0),
                  report_int(counters, "failed_checkouts", 0) +
                      report_int(counters, "failed_connects", 0));
-  size_t i, j;
-  json_t *panel, *metric;
-  json_array_foreach(panels, i, panel) {
+  for (size_t i = 0; i < pw__dashboard_panel_count; i++) {
+    const pw__dashboard_panel *panel = &pw__dashboard_panels[i];
     bool titled = false;
-    json_array_foreach(json_object_get(panel, "metrics"), j, metric) {
-      const char *metric_name = json_string_value(metric);
+    for (size_t j = 0; j < 3 && panel->metrics[j]; j++) {
+      const char *metric_name = panel->metrics[j];
       const json_t *value = live_metric(metric_name) ? json_object_get(metrics, metric_name) : NULL;
       if (!json_is_number(value)) continue;
-      if (!titled) pw__buf_printf(out, "  %s\n", report_string(panel, "title"));
+      if (!titled) pw__buf_printf(out, "  %s\n", panel->title);
       titled = true;
       metric_line(out, pool, metric_name, value, history);
     }
   }
 }
 
+/* The live state names each frame by its function only. */
 static void frames_text(pw__buf *out, const json_t *frames, size_t shown) {
-  size_t i;
+  pw__frame named[8] = {{0}};
+  size_t i, n = 0;
   json_t *frame;
   json_array_foreach(frames, i, frame) {
-    if (i == shown) break;
-    pw__buf_printf(out, "%s%s", i ? " < " : "", json_string_value(frame));
+    if (n == sizeof(named) / sizeof(named[0])) break;
+    named[n++].function = json_string_value(frame);
   }
-  if (json_array_size(frames) == 0) pw__buf_puts(out, "??");
+  pw__format_call_chain(out, named, n, shown);
 }
 
 /* One of the two tables under the pools: the oldest live checkouts, and
@@ -259,7 +244,7 @@ static void rows_section(pw__buf *out, const row_table *table, const json_t *row
     const char *pool = report_string(row, "pool");
     double seconds = json_number_value(json_object_get(row, table->seconds_key));
     pw__buf_printf(out, "  %8s  %-12s %8lld  ",
-                   duration_text(seconds, seconds_text, sizeof(seconds_text)), pool ? pool : "-",
+                   pw__format_age(seconds, seconds_text, sizeof(seconds_text)), pool ? pool : "-",
                    report_int(row, table->count_key, 0));
     frames_text(out, json_object_get(row, "frames"), table->frames_shown);
     pw__buf_puts(out, "\n");
@@ -282,40 +267,27 @@ static void record_history(json_t *history, const json_t *state) {
   }
 }
 
-static void render(pw__buf *out, const json_t *state, const json_t *panels, const json_t *history) {
+static void render(pw__buf *out, const json_t *state, const json_t *history) {
   char every[32];
   const char *updated = report_string(state, "updated_at");
   pw__buf_printf(out, "poolwatch top: process %lld, updated %s, every %s",
                  report_int(state, "pid", 0), updated ? updated : "?",
-                 duration_text(json_number_value(json_object_get(state, "interval")), every,
+                 pw__format_age(json_number_value(json_object_get(state, "interval")), every,
                                sizeof(every)));
   double threshold = json_number_value(json_object_get(state, "threshold"));
   char limit[32];
   if (threshold > 0)
     pw__buf_printf(out, ", held-too-long threshold %s",
-                   duration_text(threshold, limit, sizeof(limit)));
+                   pw__format_age(threshold, limit, sizeof(limit)));
   pw__buf_puts(out, "\n");
   size_t i;
   json_t *pool;
   json_array_foreach(json_object_get(state, "pools"), i, pool) {
     const char *name = report_string(pool, "name");
-    pool_section(out, pool, panels, name ? json_object_get(history, name) : NULL);
+    pool_section(out, pool, name ? json_object_get(history, name) : NULL);
   }
   rows_section(out, &oldest_table, json_object_get(state, "oldest"));
   rows_section(out, &call_site_table, json_object_get(state, "call_sites"));
-}
-
-/* The dashboard configuration's panels, from the code that writes it, so
- * this view lists metrics in the order the dashboards do. */
-static json_t *dashboard_panels(void) {
-  pw__buf text;
-  pw__buf_init(&text);
-  pw__dashboard_simple(&text, NULL, 0);
-  json_t *config = text.failed || !text.data ? NULL : json_loads(text.data, 0, NULL);
-  pw__buf_free(&text);
-  json_t *panels = json_incref(json_object_get(config, "panels"));
-  json_decref(config);
-  return panels;
 }
 
 static void draw(const pw__buf *frame, const char *problem) {
@@ -339,7 +311,7 @@ static void draw(const pw__buf *frame, const char *problem) {
 /* Refreshes every INTERVAL until q. A problem after the first view is shown
  * over the last good one, since a busy process can miss a write; only the
  * process's end ends the view. */
-static int interactive(pid_t pid, json_t *state, const json_t *panels, json_t *history,
+static int interactive(pid_t pid, json_t *state, json_t *history,
                        double interval) {
   SCREEN *screen = newterm(NULL, stdout, stdin);
   if (!screen) {
@@ -353,7 +325,7 @@ static int interactive(pid_t pid, json_t *state, const json_t *panels, json_t *h
   keypad(stdscr, TRUE);
   pw__buf frame;
   pw__buf_init(&frame);
-  render(&frame, state, panels, history);
+  render(&frame, state, history);
   char why[512];
   bool failed = false, gone = false;
   double next = now_seconds(CLOCK_MONOTONIC) + interval;
@@ -377,7 +349,7 @@ static int interactive(pid_t pid, json_t *state, const json_t *panels, json_t *h
     record_history(history, state);
     frame.len = 0;
     if (frame.data) frame.data[0] = '\0';
-    render(&frame, state, panels, history);
+    render(&frame, state, history);
   }
   endwin();
   delscreen(screen);
@@ -421,13 +393,10 @@ int cmd_top(int argc, char **argv) {
     cli_error("%s", why);
     return EXIT_TOP_FAILED;
   }
-  json_t *panels = dashboard_panels();
   json_t *history = json_object();
-  if (!panels || !history) {
+  if (!history) {
     cli_error("out of memory");
     json_decref(state);
-    json_decref(panels);
-    json_decref(history);
     return EXIT_TOP_FAILED;
   }
   record_history(history, state);
@@ -435,7 +404,7 @@ int cmd_top(int argc, char **argv) {
   if (once || !isatty(STDOUT_FILENO)) {
     pw__buf frame;
     pw__buf_init(&frame);
-    render(&frame, state, panels, history);
+    render(&frame, state, history);
     if (frame.failed || fputs(frame.data, stdout) == EOF || fflush(stdout) != 0) {
       cli_error("cannot write the view: standard output failed");
       status = EXIT_TOP_FAILED;
@@ -443,9 +412,8 @@ int cmd_top(int argc, char **argv) {
     pw__buf_free(&frame);
     json_decref(state);
   } else {
-    status = interactive((pid_t)pid, state, panels, history, interval);
+    status = interactive((pid_t)pid, state, history, interval);
   }
   json_decref(history);
-  json_decref(panels);
   return status;
 }

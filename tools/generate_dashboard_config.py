@@ -2,9 +2,9 @@
 """Print poolwatch's dashboard configuration.
 
 Kept for scripts that call it by this name. The configuration itself is
-made by `poolwatch dashboard` (shim/common/dashboard.c, the same code the library
-uses for poolwatch-PID.dashboard.json), so this script only finds that
-command and runs it; any arguments are passed on, for example
+made by `poolwatch dashboard` (its seed by shim/common/dashboard.c, the
+code the library uses for poolwatch-PID.dashboard.json), so this script
+only finds that command and runs it; any arguments are passed on, for example
 `--format grafana` or `--report DIR`.
 
 The command is taken from $POOLWATCH_BIN, else from a build directory of

@@ -1,3 +1,4 @@
+/* Finding the preload library: in the build tree, or in the installed private directory. */
 #include "library_path.h"
 
 #include <errno.h>
@@ -10,7 +11,7 @@
 #include "common/buf.h"
 #include "cli.h"
 
-#define LIBRARY_NAME "libpoolwatch.so"
+#define LIBRARY_NAME POOLWATCH_LIBRARY_FILE
 
 /* Returns the canonical absolute path of PATH if it is a readable file. */
 static char *usable(const char *path) {
@@ -60,14 +61,15 @@ char *find_shim_library(void) {
   }
   free(build_dir);
 #endif
-  /* Installed: PREFIX/bin/poolwatch finds PREFIX/lib/... whatever prefix
-   * the tree was moved to. Debian puts libraries in lib/<multiarch>. */
+  /* Installed: PREFIX/bin/poolwatch finds PREFIX/lib/.../poolwatch/
+   * whatever prefix the tree was moved to. Debian puts libraries in
+   * lib/<multiarch>. */
   static const char *const relative[] = {
     POOLWATCH_LIBDIR_FROM_BINDIR,
 #ifdef POOLWATCH_MULTIARCH
-    "../lib/" POOLWATCH_MULTIARCH,
+    "../lib/" POOLWATCH_MULTIARCH "/poolwatch",
 #endif
-    "../lib",
+    "../lib/poolwatch",
   };
   for (size_t i = 0; dir && !found && i < sizeof(relative) / sizeof(relative[0]); i++)
     found = candidate(&tried, dir, relative[i]);

@@ -1,3 +1,4 @@
+/* Loading and merging poolwatch-PID.json reports. */
 #include "report_load.h"
 
 #include <dirent.h>
@@ -30,10 +31,12 @@ bool report_set_init(report_set *set) {
   set->pools = json_array();
   set->leaks = json_array();
   set->findings = json_array();
+  set->suppressed = json_array();
   set->leak_index = json_object();
   set->finding_index = json_object();
-  if (set->processes && set->pools && set->leaks && set->findings && set->leak_index &&
-      set->finding_index)
+  set->suppressed_index = json_object();
+  if (set->processes && set->pools && set->leaks && set->findings && set->suppressed &&
+      set->leak_index && set->finding_index && set->suppressed_index)
     return true;
   report_set_free(set);
   cli_error("out of memory");
@@ -45,8 +48,10 @@ void report_set_free(report_set *set) {
   json_decref(set->pools);
   json_decref(set->leaks);
   json_decref(set->findings);
+  json_decref(set->suppressed);
   json_decref(set->leak_index);
   json_decref(set->finding_index);
+  json_decref(set->suppressed_index);
   memset(set, 0, sizeof(*set));
 }
 
@@ -60,13 +65,18 @@ static void key_text(pw__buf *key, const char *text) { pw__buf_puts(key, text ? 
 /* Identity of a group within one merge: kind, pool and the full frames. A
  * frame with neither function nor file says only where in its module it
  * is, so its offset is kept to tell such stacks apart. */
+/* Both keys start with the group's kind and pool. */
+static void key_start(pw__buf *key, const json_t *group) {
+  pw__buf_init(key);
+  key_text(key, report_string(group, "kind"));
+  pw__buf_puts(key, FIELD_SEP);
+  key_text(key, report_string(group, "pool"));
+  pw__buf_puts(key, FIELD_SEP);
+}
+
 static char *group_key(const json_t *group) {
   pw__buf key;
-  pw__buf_init(&key);
-  key_text(&key, report_string(group, "kind"));
-  pw__buf_puts(&key, FIELD_SEP);
-  key_text(&key, report_string(group, "pool"));
-  pw__buf_puts(&key, FIELD_SEP);
+  key_start(&key, group);
   size_t i;
   json_t *frame;
   json_array_foreach(json_object_get(group, "stack"), i, frame) {
@@ -92,11 +102,7 @@ static char *group_key(const json_t *group) {
 
 char *report_group_signature(const json_t *group) {
   pw__buf sig;
-  pw__buf_init(&sig);
-  key_text(&sig, report_string(group, "kind"));
-  pw__buf_puts(&sig, FIELD_SEP);
-  key_text(&sig, report_string(group, "pool"));
-  pw__buf_puts(&sig, FIELD_SEP);
+  key_start(&sig, group);
   size_t i;
   json_t *frame;
   json_array_foreach(json_object_get(group, "stack"), i, frame) {
@@ -238,7 +244,8 @@ static bool check_entries(const json_t *report, const char *key, const char *pat
 }
 
 /* Leaks the report lists as suppressed (if it lists them at all) are
- * already counted apart in its summary; they join no group. */
+ * already counted apart in its summary; they join no group of leaks, only
+ * the suppressed groups that SARIF reports with a suppression. */
 static bool is_suppressed(const json_t *entry) {
   return json_is_true(json_object_get(entry, "suppressed"));
 }
@@ -275,9 +282,11 @@ static bool add_single(report_set *set, json_t *report, const char *path) {
   }
   bool ok = true;
   json_array_foreach(json_object_get(report, "leaks"), i, entry) {
-    if (is_suppressed(entry)) continue;
     json_t *group = single_entry(entry, pid);
-    ok = ok && group && add_group(set->leaks, set->leak_index, group, true);
+    if (is_suppressed(entry))
+      ok = ok && group && add_group(set->suppressed, set->suppressed_index, group, true);
+    else
+      ok = ok && group && add_group(set->leaks, set->leak_index, group, true);
     json_decref(group);
   }
   json_array_foreach(json_object_get(report, "findings"), i, entry) {
@@ -316,6 +325,13 @@ static bool add_merged(report_set *set, json_t *report, const char *path) {
     if (!json_is_array(json_object_get(entry, "pids")))
       json_object_set_new(entry, "pids", json_array());
     if (!is_suppressed(entry)) ok = ok && add_group(set->leaks, set->leak_index, entry, true);
+  }
+  /* A merged report keeps its suppressed groups apart, under their own key. */
+  json_array_foreach(json_object_get(report, "suppressed_leaks"), i, entry) {
+    if (!json_is_object(entry)) continue;
+    if (!json_is_array(json_object_get(entry, "pids")))
+      json_object_set_new(entry, "pids", json_array());
+    ok = ok && add_group(set->suppressed, set->suppressed_index, entry, true);
   }
   json_array_foreach(json_object_get(report, "findings"), i, entry) {
     if (!json_is_array(json_object_get(entry, "pids")))

@@ -17,8 +17,10 @@ typedef struct report_set {
   json_t *pools;         /* each report's pool objects, with "pid" added */
   json_t *leaks;         /* groups: kind, pool, count, oldest_age_s, stack, pids, items */
   json_t *findings;      /* groups: kind, pool, count, stack, holders, pids */
+  json_t *suppressed;    /* leak groups a suppression matched, grouped apart */
   json_t *leak_index;    /* group key -> position in leaks */
   json_t *finding_index; /* group key -> position in findings */
+  json_t *suppressed_index;
 } report_set;
 
 /* Sums over the processes' own summaries. */

@@ -1,6 +1,10 @@
+/* The text form of a merged report, worded as the library's own. */
 #include "report_text.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/format.h"
 
 #include "report_load.h"
 
@@ -26,29 +30,32 @@ static void print_value(FILE *out, const json_t *v) {
     fputs("-", out);
 }
 
-/* "#0 function file:line (module+offset)", leaving out what is unknown. */
+static void print_buf(FILE *out, pw__buf *text) {
+  if (text->data) fputs(text->data, out);
+  pw__buf_free(text);
+}
+
+/* A stack as the library's own text report prints it, read back from the
+ * report's frames (the offset is written as "0x..."). */
 static void print_stack(FILE *out, const json_t *stack, const char *indent) {
-  if (json_array_size(stack) == 0) {
-    fprintf(out, "%s(no stack)\n", indent);
-    return;
-  }
+  size_t n = json_array_size(stack);
+  pw__frame *frames = calloc(n ? n : 1, sizeof(*frames));
+  if (!frames) return;
   size_t i;
   json_t *frame;
   json_array_foreach(stack, i, frame) {
-    const char *function = report_string(frame, "function");
-    const char *file = report_string(frame, "file");
-    const char *module = report_string(frame, "module");
     const char *offset = report_string(frame, "offset");
-    long long line = report_int(frame, "line", 0);
-    fprintf(out, "%s#%zu %s", indent, i, function ? function : "??");
-    if (file) {
-      fprintf(out, " %s", file);
-      if (line > 0) fprintf(out, ":%lld", line);
-    }
-    if (module || offset)
-      fprintf(out, " (%s%s%s)", module ? module : "??", offset ? "+" : "", offset ? offset : "");
-    fputs("\n", out);
+    frames[i] = (pw__frame){
+      .function = report_string(frame, "function"), .file = report_string(frame, "file"),
+      .line = (int)report_int(frame, "line", 0), .module = report_string(frame, "module"),
+      .offset = offset ? (uintptr_t)strtoull(offset, NULL, 16) : 0,
+    };
   }
+  pw__buf text;
+  pw__buf_init(&text);
+  pw__format_stack(&text, indent, frames, n);
+  print_buf(out, &text);
+  free(frames);
 }
 
 static void print_pids(FILE *out, const json_t *pids) {
@@ -148,22 +155,17 @@ static void print_leaks(FILE *out, const json_t *leaks) {
   json_t *g;
   json_array_foreach(leaks, i, g) {
     const char *kind = report_string(g, "kind");
-    long long count = report_int(g, "count", 0);
     bool checkout = kind && strcmp(kind, "checkout") == 0;
-    bool connection = kind && strcmp(kind, "connection") == 0;
-    fputs("  ", out);
-    if (checkout)
-      report_print_count(out, count, "leaked checkout", "leaked checkouts");
-    else if (connection)
-      report_print_count(out, count, "leaked connection", "leaked connections");
-    else
-      fprintf(out, "%lld leaked %s", count, kind ? kind : "?");
-    const char *pool = report_string(g, "pool");
-    if (pool) fprintf(out, " %s pool %s", checkout ? "from" : "in", pool);
     json_t *age = json_object_get(g, "oldest_age_s");
-    if (json_is_number(age)) fprintf(out, ", oldest %.3g s", json_number_value(age));
+    pw__buf headline;
+    pw__buf_init(&headline);
+    pw__buf_puts(&headline, "  ");
+    pw__format_leak_headline(&headline, checkout, report_int(g, "count", 0),
+                             report_string(g, "pool"),
+                             json_is_number(age) ? json_number_value(age) : -1);
+    print_buf(out, &headline);
     print_pids(out, json_object_get(g, "pids"));
-    fprintf(out, ", %s at:\n", checkout ? "checked out" : "opened");
+    fprintf(out, ", %s at:\n", pw__leak_origin(checkout));
     print_stack(out, json_object_get(g, "stack"), "    ");
     print_conninfo(out, json_object_get(g, "items"));
   }

@@ -1,3 +1,4 @@
+/* Growable text buffers, with JSON string and number escaping. */
 #include "common/buf.h"
 
 #include <math.h>

@@ -1,3 +1,4 @@
+/* Messages to stderr, once per condition where asked, and the one write loop. */
 #include "common/log.h"
 
 #include <errno.h>
@@ -7,16 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
-void pw__write_all(int fd, const char *data, unsigned long len) {
-  int saved = errno;
+bool pw__write_all(int fd, const char *data, size_t len) {
   while (len > 0) {
     ssize_t n = write(fd, data, len);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n <= 0) return false;
     data += n;
-    len -= (unsigned long)n;
+    len -= (size_t)n;
   }
-  errno = saved;
+  return true;
 }
 
 static void vsay(const char *prefix, const char *fmt, va_list ap) {

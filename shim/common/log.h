@@ -5,6 +5,9 @@
 #ifndef POOLWATCH_LOG_H
 #define POOLWATCH_LOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /* Prints "poolwatch: warning: ..." once per process for each distinct KEY
  * (pass a string literal naming the condition), so a failing disk or a bad
  * option is reported once, not once per event. */
@@ -12,7 +15,9 @@ void pw__warn_once(const char *key, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Prints "poolwatch: ..." unconditionally. */
 void pw__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Writes LEN bytes to FD fully, retrying on EINTR; preserves errno. */
-void pw__write_all(int fd, const char *data, unsigned long len);
+/* Writes LEN bytes to FD fully, retrying on EINTR. Returns false when a
+ * write fails, errno then saying why; a caller on the program's thread
+ * saves and restores errno around it. */
+bool pw__write_all(int fd, const char *data, size_t len);
 
 #endif

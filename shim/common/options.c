@@ -1,3 +1,4 @@
+/* The one table of POOLWATCH_* options, and how their values are parsed. */
 #include "common/options.h"
 
 #include <errno.h>

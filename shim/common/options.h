@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/limits.h"
+
 typedef struct pw__options {
   const char *output_dir;   /* NULL: write no files */
   long exitcode;            /* -1: leave the exit status alone */
@@ -42,8 +44,6 @@ typedef struct pw__option {
 
 extern const pw__option pw__option_table[];
 extern const size_t pw__option_count;
-
-#define PW__MAX_STACK_DEPTH 128
 
 /* Fills O with the defaults, then with every variable GETENV returns. A bad
  * value prints one warning naming the variable and keeps the default.

@@ -1,3 +1,4 @@
+/* Creating poolwatch's directories and writing its files whole. */
 #include "common/output.h"
 
 #include <errno.h>
@@ -22,18 +23,9 @@ bool pw__output_dir_ready(const char *dir) {
     }
   }
   struct stat st;
-  return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool write_whole(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    len -= (size_t)n;
-  }
-  return true;
+  if (stat(dir, &st) != 0) return false;
+  if (!S_ISDIR(st.st_mode)) errno = ENOTDIR;
+  return S_ISDIR(st.st_mode);
 }
 
 bool pw__write_file(const char *dir, const char *name, const char *data, size_t len) {
@@ -59,7 +51,7 @@ int pw__write_file_as(const char *dir, const char *name, const char *data, size_
    * symlink included, without following it. */
   unlinkat(dirfd, temp, 0);
   fd = openat(dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 || !write_whole(fd, data, len) || fsync(fd) != 0) {
+  if (fd < 0 || !pw__write_all(fd, data, len) || fsync(fd) != 0) {
     pw__warn_once("output-write", "cannot write %s/%s (%s); the report is incomplete", dir, name,
                   strerror(errno));
     if (fd >= 0) unlinkat(dirfd, temp, 0);

@@ -6,7 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Creates DIR (and its parents) if missing. */
+/* mkdir -p DIR, each directory poolwatch makes being its own: mode 0700.
+ * Returns whether DIR is a directory now (errno says why not). */
 bool pw__output_dir_ready(const char *dir);
 /* Writes LEN bytes of DATA to DIR/NAME atomically. On failure, warns once
  * and returns false; the program is never affected. */

@@ -1,3 +1,4 @@
+/* The open-addressing table of one shard's live checkouts. */
 #include "core/checkout_table.h"
 
 #include <stdint.h>

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/registry.h"
+#include "core/records.h"
 
 typedef struct pw__checkout_table {
   pw__checkout_record *slots; /* handle NULL: empty; PW__TOMBSTONE: removed */

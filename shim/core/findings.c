@@ -1,3 +1,4 @@
+/* The table of findings, one record per kind, pool and stack. */
 #include "core/findings.h"
 
 #include <pthread.h>

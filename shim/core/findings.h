@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "core/registry.h"
+#include "core/records.h"
 
 /* Counts one more occurrence if a record for (KIND, POOL, STACK) exists. */
 bool pw__findings_bump(pw__finding_kind kind, const pw__pool *pool, const pw__stack *stack);

@@ -1,3 +1,4 @@
+/* Lock-free distributions of durations, striped per thread, and their percentiles. */
 #include "core/histogram.h"
 
 #include <string.h>

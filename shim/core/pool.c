@@ -1,3 +1,4 @@
+/* Pools: found or created by key, their metrics and counters. */
 #include "core/pool.h"
 
 #include <pthread.h>
@@ -13,6 +14,11 @@ static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 
 pw__pool *pw__pool_libpq(void) { return &libpq_pool; }
 pw__pool *pw__pool_first(void) { return atomic_load(&pools_head); }
+
+bool pw__pool_has_events(const pw__pool *p) {
+  return atomic_load(&p->used) &&
+         (p->connects || p->checkouts || p->failed_checkouts || p->size);
+}
 
 const char *pw__pool_kind_name(pw__pool_kind kind) {
   switch (kind) {
@@ -94,13 +100,9 @@ void pw__pool_reset_all(void) {
     atomic_store(&p->checked_out, 0);
     atomic_store(&p->peak_size, 0);
     atomic_store(&p->peak_checked_out, 0);
-    atomic_store(&p->connects, 0);
-    atomic_store(&p->failed_connects, 0);
-    atomic_store(&p->closes, 0);
-    atomic_store(&p->reconnects, 0);
-    atomic_store(&p->checkouts, 0);
-    atomic_store(&p->failed_checkouts, 0);
-    atomic_store(&p->checkins, 0);
+#define PW__COUNTER_RESET(name) atomic_store(&p->name, 0);
+    PW__POOL_COUNTERS(PW__COUNTER_RESET)
+#undef PW__COUNTER_RESET
     atomic_store(&p->used, false);
     pw__histogram_reset(&p->wait);
     pw__histogram_reset(&p->hold);

@@ -17,6 +17,19 @@ typedef enum pw__pool_kind {
   PW__POOL_API,
 } pw__pool_kind;
 
+/* Each pool's counters, in one list: the field, its key under the
+ * report's "counters" and its word in the text report. connects counts
+ * attempts, failed_connects is a subset of it; checkouts counts successful
+ * checkouts, failed_checkouts is counted apart. */
+#define PW__POOL_COUNTERS(X) \
+  X(connects)                \
+  X(failed_connects)         \
+  X(closes)                  \
+  X(reconnects)              \
+  X(checkouts)               \
+  X(failed_checkouts)        \
+  X(checkins)
+
 typedef struct pw__pool {
   const void *_Atomic key; /* ConnectionPool_T, or the pool handle for API pools */
   char name[64];
@@ -27,8 +40,9 @@ typedef struct pw__pool {
   _Atomic long checked_out;     /* unused for libpq: every connection is in use */
   _Atomic long peak_size;
   _Atomic long peak_checked_out;
-  _Atomic uint64_t connects, failed_connects, closes, reconnects;
-  _Atomic uint64_t checkouts, failed_checkouts, checkins;
+#define PW__COUNTER_FIELD(name) _Atomic uint64_t name;
+  PW__POOL_COUNTERS(PW__COUNTER_FIELD)
+#undef PW__COUNTER_FIELD
   _Atomic bool started, stopped;
   _Atomic bool used;
   _Atomic long held_too_long; /* checkouts over the threshold right now */
@@ -56,6 +70,9 @@ pw__pool *pw__pool_find_existing(const void *key);
 void pw__pool_retire(pw__pool *pool);
 /* First pool in creation order; walk with ->next. */
 pw__pool *pw__pool_first(void);
+/* Used, and some of its events stayed with it: a pool whose every
+ * connection was adopted by an annotated pool has nothing to say. */
+bool pw__pool_has_events(const pw__pool *p);
 const char *pw__pool_kind_name(pw__pool_kind kind);
 
 void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m);

@@ -1,3 +1,4 @@
+/* Masking secrets in connection descriptions: a few keys kept, passwords as ***. */
 #include "core/redact.h"
 
 #include <ctype.h>

@@ -1,3 +1,4 @@
+/* The registry: live connections and checkouts, and the events that change them. */
 #include "core/registry.h"
 
 #include <pthread.h>
@@ -7,56 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/checkout_table.h"
 #include "common/clock.h"
 #include "core/findings.h"
-#include "common/spinlock.h"
-#include "common/table.h"
+#include "core/registry_shards.h"
 
-#define SHARD_COUNT 32
-/* Recently finished connections and returned checkouts, per shard, so a
- * second finish can name the stack of the first, and a second checkin the
- * stack of the checkout it returned. */
-#define RECENT_COUNT 32
-
-typedef struct conn_entry {
-  pw__conn_record r;
-  UT_hash_handle hh;
-} conn_entry;
-
-/* A pool's connection object and the PGconn inside it. */
-typedef struct handle_entry {
-  const void *handle;
-  const void *conn;
-  pw__pool *pool;
-  UT_hash_handle hh;
-} handle_entry;
-
-typedef struct recent {
-  const void *key;
-  const pw__stack *stack;
-  pw__pool *pool;
-} recent;
-
-typedef struct shard {
-  pw__spinlock lock;
-  conn_entry *conns;
-  pw__checkout_table checkouts;
-  handle_entry *handles;
-  recent finished[RECENT_COUNT];
-  recent returned[RECENT_COUNT];
-  unsigned finished_next, returned_next;
-} shard;
-
-static shard shards[SHARD_COUNT];
+PW__HIDDEN shard pw__shards[SHARD_COUNT];
 
 static _Atomic bool used;
 static _Atomic(pw__event_sink) sink;
-
-static shard *shard_of(const void *key) {
-  uintptr_t k = (uintptr_t)key;
-  return &shards[((k >> 4) ^ (k >> 12)) % SHARD_COUNT];
-}
 
 /* gettid() is a system call; a thread's id never changes, so it is read
  * once. A forked child's thread gets its own id again (atfork child). */
@@ -87,8 +46,6 @@ static void emit(const char *what, pw__pool *pool, const void *id, const pw__sta
 
 /* ---- findings ---------------------------------------------------- */
 
-static pw__holder *collect_holders(pw__pool *pool, size_t *count);
-
 static void finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *stack,
                         const pw__stack *other, const char *detail, bool want_holders) {
   mark_used(pool);
@@ -100,7 +57,7 @@ static void finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *
       .first_wall_ns = pw__wall_ns(),
     };
     if (detail) snprintf(f.detail, sizeof(f.detail), "%s", detail);
-    if (want_holders) f.holders = collect_holders(pool, &f.holder_count);
+    if (want_holders) f.holders = pw__pool_holders(pool, &f.holder_count);
     pw__findings_insert(&f);
   }
   emit(pw__finding_kind_name(kind), pool, NULL, stack, -1, detail);
@@ -125,17 +82,25 @@ static const recent *recall(const recent *ring, const void *key) {
 
 /* ---- connections --------------------------------------------------- */
 
+/* The outcome of a connect (a new connection, an asynchronous one reaching
+ * its end, a reset, or an annotated pool's own connect): a connection up
+ * counts toward the pool's size and connect time, a failure among its
+ * failed connects; one still connecting counts once it ends. */
+static inline void account_connect(pw__pool *pool, pw__connect_state state, uint64_t took_ns) {
+  if (state == PW__CONNECTED) {
+    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
+    pw__histogram_record(&pool->connect, took_ns);
+  } else if (state == PW__FAILED) {
+    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
+  }
+}
+
 void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
                      char *conninfo, pw__connect_state state, bool blocking,
                      uint64_t start_ns, uint64_t end_ns) {
   mark_used(pool);
   atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
-  if (state == PW__CONNECTED) {
-    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-    pw__histogram_record(&pool->connect, end_ns - start_ns);
-  } else if (state == PW__FAILED) {
-    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
-  }
+  account_connect(pool, state, end_ns - start_ns);
   if (blocking) pw__histogram_record(&pool->wait, end_ns - start_ns);
   if (!conn) { /* libpq could not even allocate a PGconn: nothing to track */
     free(conninfo);
@@ -186,12 +151,7 @@ void pw__conn_connect_done(const void *conn, bool ok, uint64_t end_ns) {
   }
   pw__spin_unlock(&sh->lock);
   if (!pool) return;
-  if (ok) {
-    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-    pw__histogram_record(&pool->connect, end_ns - start);
-  } else {
-    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
-  }
+  account_connect(pool, ok ? PW__CONNECTED : PW__FAILED, end_ns - start);
   emit(ok ? "connected" : "connect_failed", pool, conn, NULL, pw__seconds(end_ns - start), NULL);
 }
 
@@ -216,12 +176,7 @@ void pw__conn_reset(const void *conn, pw__connect_state state, uint64_t start_ns
   /* The old server connection is gone either way; a new one counts again
    * once it is up. */
   if (before == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
-  if (state == PW__CONNECTED) {
-    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-    pw__histogram_record(&pool->connect, end_ns - start_ns);
-  } else if (state == PW__FAILED) {
-    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
-  }
+  account_connect(pool, state, end_ns - start_ns);
   emit("reconnect", pool, conn, NULL, pw__seconds(end_ns - start_ns), NULL);
 }
 
@@ -271,13 +226,15 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
   conn_entry *e;
   pw__pool *from = NULL;
   bool connected = false, failed = false;
+  pw__connect_state state = PW__CONNECTING;
   uint64_t waited = 0, connect_ns = 0;
   pw__spin_lock(&sh->lock);
   HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
   if (e && !e->r.inherited && e->r.pool != pool) {
     from = e->r.pool;
-    connected = e->r.state == PW__CONNECTED;
-    failed = e->r.state == PW__FAILED;
+    state = e->r.state;
+    connected = state == PW__CONNECTED;
+    failed = state == PW__FAILED;
     waited = e->r.blocking_ns;
     connect_ns = e->r.connect_ns;
     e->r.pool = pool;
@@ -290,14 +247,10 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
      * pool's wait; in a pool it is part of the checkout's wait instead. */
     if (connected) {
       atomic_fetch_sub_explicit(&from->size, 1, memory_order_relaxed);
-      pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
       pw__histogram_unrecord(&from->connect, connect_ns);
-      pw__histogram_record(&pool->connect, connect_ns);
     }
-    if (failed) {
-      atomic_fetch_sub_explicit(&from->failed_connects, 1, memory_order_relaxed);
-      atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
-    }
+    if (failed) atomic_fetch_sub_explicit(&from->failed_connects, 1, memory_order_relaxed);
+    account_connect(pool, state, connect_ns);
     if (waited) pw__histogram_unrecord(&from->wait, waited);
     atomic_fetch_sub_explicit(&from->connects, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
@@ -425,12 +378,7 @@ bool pw__is_checked_out(const void *handle) {
 void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t end_ns) {
   mark_used(pool);
   atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
-  if (ok) {
-    pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-    pw__histogram_record(&pool->connect, end_ns - start_ns);
-  } else {
-    atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
-  }
+  account_connect(pool, ok ? PW__CONNECTED : PW__FAILED, end_ns - start_ns);
   emit(ok ? "connect" : "connect_failed", pool, NULL, NULL, pw__seconds(end_ns - start_ns), NULL);
 }
 
@@ -450,50 +398,10 @@ void pw__pool_conn_closed(pw__pool *pool, const void *handle, const pw__stack *s
   emit("close", pool, handle, stack, -1, NULL);
 }
 
-void pw__handle_bind(const void *handle, const void *conn, pw__pool *pool) {
-  handle_entry *e = malloc(sizeof(*e)), *old = NULL;
-  if (!e) return;
-  *e = (handle_entry){.handle = handle, .conn = conn, .pool = pool};
-  shard *sh = shard_of(handle);
-  pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), old);
-  if (old) HASH_DEL(sh->handles, old);
-  HASH_ADD(hh, sh->handles, handle, sizeof(e->handle), e);
-  pw__spin_unlock(&sh->lock);
-  free(old);
-}
-
-void pw__handle_unbind(const void *handle) {
-  shard *sh = shard_of(handle);
-  handle_entry *e;
-  pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
-  if (e) HASH_DEL(sh->handles, e);
-  pw__spin_unlock(&sh->lock);
-  free(e);
-}
-
-bool pw__handle_lookup(const void *handle, const void **conn, pw__pool **pool,
-                       bool *checked_out) {
-  shard *sh = shard_of(handle);
-  handle_entry *e;
-  pw__checkout_record *c;
-  pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->handles, &handle, sizeof(handle), e);
-  c = pw__checkout_table_find(&sh->checkouts, handle);
-  if (e) {
-    *conn = e->conn;
-    *pool = e->pool;
-  }
-  *checked_out = c != NULL;
-  pw__spin_unlock(&sh->lock);
-  return e != NULL;
-}
-
 void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
   mark_used(pool);
   for (int i = 0; i < SHARD_COUNT; i++) {
-    shard *sh = &shards[i];
+    shard *sh = &pw__shards[i];
     pw__checkout_record *gone = NULL;
     size_t gone_count = 0;
     pw__spin_lock(&sh->lock);
@@ -518,114 +426,15 @@ void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
   emit("pool_stop", pool, pool->key, stack, -1, NULL);
 }
 
-static pw__holder *collect_holders(pw__pool *pool, size_t *count) {
-  size_t cap = 16, n = 0;
-  pw__holder *holders = malloc(cap * sizeof(*holders));
-  if (!holders) return NULL;
-  for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__checkout_table *t = &shards[i].checkouts;
-    pw__spin_lock(&shards[i].lock);
-    for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c)) {
-      if (c->pool != pool || c->inherited) continue;
-      size_t j = 0;
-      while (j < n && holders[j].stack != c->stack) j++;
-      if (j == n) {
-        if (n == cap) {
-          pw__holder *grown = realloc(holders, cap * 2 * sizeof(*grown));
-          if (!grown) continue;
-          holders = grown;
-          cap *= 2;
-        }
-        holders[n++] = (pw__holder){c->stack, 0};
-      }
-      holders[j].count++;
-    }
-    pw__spin_unlock(&shards[i].lock);
-  }
-  *count = n;
-  return holders;
-}
-
-/* ---- snapshots ------------------------------------------------------ */
-
-#define GROW(array, count, cap)                                            \
-  ((count) < (cap) ? true : grow((void **)&(array), &(cap), sizeof(*(array))))
-
-static bool grow(void **array, size_t *cap, size_t size) {
-  size_t n = *cap ? *cap * 2 : 64;
-  void *p = realloc(*array, n * size);
-  if (!p) return false;
-  *array = p;
-  *cap = n;
-  return true;
-}
-
-bool pw__snapshot_take(pw__snapshot *s) {
-  memset(s, 0, sizeof(*s));
-  s->taken_ns = pw__now_ns();
-  s->taken_wall_ns = pw__wall_ns();
-  size_t conn_cap = 0, checkout_cap = 0;
-  bool ok = true;
-  for (int i = 0; i < SHARD_COUNT && ok; i++) {
-    shard *sh = &shards[i];
-    pw__spin_lock(&sh->lock);
-    for (conn_entry *e = sh->conns; e && ok; e = e->hh.next) {
-      if (e->r.inherited) continue;
-      if (!(ok = GROW(s->conns, s->conn_count, conn_cap))) break;
-      pw__conn_record *r = &s->conns[s->conn_count++];
-      *r = e->r;
-      r->conninfo = e->r.conninfo ? strdup(e->r.conninfo) : NULL;
-    }
-    for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c && ok;
-         c = pw__checkout_table_next(&sh->checkouts, c)) {
-      if (c->inherited) continue;
-      if (!(ok = GROW(s->checkouts, s->checkout_count, checkout_cap))) break;
-      s->checkouts[s->checkout_count++] = *c;
-    }
-    pw__spin_unlock(&sh->lock);
-  }
-  if (ok) ok = pw__findings_copy(s);
-  if (!ok) pw__snapshot_free(s);
-  return ok;
-}
-
-void pw__snapshot_free(pw__snapshot *s) {
-  for (size_t i = 0; i < s->conn_count; i++) free(s->conns[i].conninfo);
-  for (size_t i = 0; i < s->finding_count; i++) free(s->findings[i].holders);
-  free(s->conns);
-  free(s->checkouts);
-  free(s->findings);
-  memset(s, 0, sizeof(*s));
-}
-
-void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg) {
-  for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__spin_lock(&shards[i].lock);
-    pw__checkout_table *t = &shards[i].checkouts;
-    for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
-      if (!c->inherited) fn(c, arg);
-    pw__spin_unlock(&shards[i].lock);
-  }
-}
-
-void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg) {
-  for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__spin_lock(&shards[i].lock);
-    for (conn_entry *e = shards[i].conns; e; e = e->hh.next)
-      if (!e->r.inherited) fn(&e->r, arg);
-    pw__spin_unlock(&shards[i].lock);
-  }
-}
-
 /* ---- fork ----------------------------------------------------------- */
 
 void pw__registry_atfork_prepare(void) {
   pw__findings_atfork_prepare();
-  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_lock(&shards[i].lock);
+  for (int i = 0; i < SHARD_COUNT; i++) pw__spin_lock(&pw__shards[i].lock);
 }
 
 void pw__registry_atfork_parent(void) {
-  for (int i = SHARD_COUNT - 1; i >= 0; i--) pw__spin_unlock(&shards[i].lock);
+  for (int i = SHARD_COUNT - 1; i >= 0; i--) pw__spin_unlock(&pw__shards[i].lock);
   pw__findings_atfork_parent();
 }
 
@@ -634,9 +443,9 @@ void pw__registry_atfork_child(void) {
    * known (so finishing one is not a double finish) but are the parent's
    * to report. Findings so far are the parent's too. */
   for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__spin_reset(&shards[i].lock);
-    for (conn_entry *e = shards[i].conns; e; e = e->hh.next) e->r.inherited = true;
-    pw__checkout_table *t = &shards[i].checkouts;
+    pw__spin_reset(&pw__shards[i].lock);
+    for (conn_entry *e = pw__shards[i].conns; e; e = e->hh.next) e->r.inherited = true;
+    pw__checkout_table *t = &pw__shards[i].checkouts;
     for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
       c->inherited = true;
   }

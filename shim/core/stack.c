@@ -1,3 +1,4 @@
+/* Capturing call stacks with libunwind and interning them. */
 #include "core/stack.h"
 
 #include <pthread.h>
@@ -8,7 +9,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
-#include "common/options.h"
+#include "common/limits.h"
 #include "common/spinlock.h"
 #include "core/source_frames.h"
 #include "core/stack_cache.h"

@@ -1,3 +1,4 @@
+/* The per-thread cache of recently captured stacks. */
 #include "core/stack_cache.h"
 
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* POOLWATCH_EVENT_LOG: one line per registry event. */
 #include "export/event_log.h"
 
 #include <dlfcn.h>
@@ -8,22 +9,19 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "hooks/lifecycle.h"
+#include "core/config.h"
 #include "common/log.h"
+#include "common/format.h"
+#include "export/alerts.h"
 #include "core/source_frames.h"
 #include "report/report.h"
 
 static int log_fd = -1;
 
 static void on_event(const pw__event *e) {
-  /* A checkout reported as held too long says so once more when it comes
-   * back, with how long it was held (HikariCP's "previously reported
-   * leaked connection was returned"). */
-  bool returned = strcmp(e->what, "held_too_long_returned") == 0;
   if (log_fd >= 0) pw__event_line(e);
-  if (returned && !pw__config.quiet && log_fd != STDERR_FILENO)
-    pw__say("%p from pool %s, reported as held too long, was returned after %.2f s", e->id,
-            e->pool ? e->pool->name : "?", e->seconds);
+  /* With the log on stderr, its own line says it already. */
+  if (!pw__config.quiet && log_fd != STDERR_FILENO) pw__alert_returned(e);
 }
 
 void pw__event_line(const pw__event *e) {

@@ -1,3 +1,4 @@
+/* The live state file `poolwatch top` reads. */
 #include "export/live.h"
 
 #include <stdatomic.h>
@@ -7,7 +8,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "hooks/lifecycle.h"
+#include "core/config.h"
 #include "core/registry.h"
 #include "core/source_frames.h"
 #include "report/report.h"
@@ -42,7 +43,6 @@ typedef struct held_set {
   held *sites;        /* per stack: completed holds plus live ages */
   size_t site_count, site_cap;
   site_index *index;
-  pw__pool *only_pool; /* for pw__live_top_holders */
 } held_set;
 
 /* Keeps the TOP_COUNT rows with the largest SECONDS in ROWS. */
@@ -92,7 +92,6 @@ static void held_set_free(held_set *set) {
 
 static void add_live(held_set *set, pw__pool *pool, const pw__stack *stack, uint64_t since,
                      int thread) {
-  if (set->only_pool && pool != set->only_pool) return;
   held row = {pool, stack, pw__seconds(set->now - since), 1, thread};
   keep_top(set->oldest, &set->oldest_count, row);
   held *site = site_of(set, stack, pool);
@@ -197,21 +196,5 @@ void pw__live_format(pw__buf *out) {
             true);
   pw__buf_puts(out, "]}\n");
   pw__symbolizer_free(symbolizer);
-  held_set_free(&set);
-}
-
-void pw__live_top_holders(pw__pool *pool, void (*say)(const char *, const pw__stack *)) {
-  held_set set = {.now = pw__now_ns(), .only_pool = pool};
-  pw__checkouts_foreach(live_checkout, &set);
-  if (pool->kind == PW__POOL_LIBPQ) pw__conns_foreach(live_connection, &set);
-  /* Rank call sites by how many connections they hold right now. */
-  for (size_t i = 0; i < set.site_count; i++) set.sites[i].seconds = (double)set.sites[i].count;
-  qsort(set.sites, set.site_count, sizeof(held), by_seconds);
-  for (size_t i = 0; i < set.site_count && i < 3; i++) {
-    char headline[128];
-    snprintf(headline, sizeof(headline), "%llu held, taken at:",
-             (unsigned long long)set.sites[i].count);
-    say(headline, set.sites[i].stack);
-  }
   held_set_free(&set);
 }

@@ -6,19 +6,13 @@
 #define POOLWATCH_LIVE_H
 
 #include "common/buf.h"
+#include "common/paths.h"
 #include "core/pool.h"
-#include "core/stack.h"
-
-#define PW__LIVE_DIR "/dev/shm"
 
 /* {"pid", "program", "updated_at", "interval", "pools": [...] (as in the
  * report), "oldest": [the oldest live checkouts and libpq connections,
  * with age and top frames], "call_sites": [stacks by connection-seconds
  * held, completed and live]}. */
 void pw__live_format(pw__buf *out);
-
-/* Calls SAY for each of the (at most 3) stacks holding most of POOL's
- * live checkouts, with a headline saying how many. */
-void pw__live_top_holders(pw__pool *pool, void (*say)(const char *headline, const pw__stack *));
 
 #endif

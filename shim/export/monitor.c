@@ -1,3 +1,4 @@
+/* The monitor thread: when it starts, what it runs each tick, how it stops. */
 #include "export/monitor.h"
 
 #include <errno.h>
@@ -11,15 +12,14 @@
 #include <unistd.h>
 
 #include "common/buf.h"
-#include "common/clock.h"
-#include "hooks/lifecycle.h"
-#include "export/live.h"
 #include "common/log.h"
 #include "common/output.h"
-#include "export/prometheus.h"
+#include "core/config.h"
+#include "core/detectors.h"
 #include "core/registry.h"
-#include "report/report.h"
-#include "report/symbolize.h"
+#include "export/alerts.h"
+#include "export/live.h"
+#include "export/prometheus.h"
 
 static _Atomic bool running, stopping;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -29,128 +29,21 @@ static bool wanted(void) {
          pw__config.prometheus || pw__config.live;
 }
 
-/* ---- held too long ---------------------------------------------------- */
+/* ---- detectors ---------------------------------------------------------- */
 
-#define MAX_CROSSINGS 64
-
-typedef struct crossing {
-  pw__pool *pool;
-  const void *id;
-  const pw__stack *stack;
-  double age;
-} crossing;
-
-typedef struct threshold_scan {
-  uint64_t now, limit_ns;
-  crossing found[MAX_CROSSINGS];
-  int count;
-} threshold_scan;
-
-static void note(threshold_scan *scan, pw__pool *pool, const void *id, const pw__stack *stack,
-                 uint64_t since, bool *reported) {
-  uint64_t age = scan->now - since;
-  if (age < scan->limit_ns) return;
-  atomic_fetch_add_explicit(&pool->held_too_long, 1, memory_order_relaxed);
-  if (*reported || scan->count == MAX_CROSSINGS) return;
-  *reported = true;
-  scan->found[scan->count++] = (crossing){pool, id, stack, pw__seconds(age)};
-}
-
-static void scan_checkout(pw__checkout_record *c, void *arg) {
-  note(arg, c->pool, c->handle, c->stack, c->at_ns, &c->reported_held);
-}
-
-/* For the libpq pool every open connection is in use: one held past the
- * threshold is reported the same way. */
-static void scan_connection(pw__conn_record *c, void *arg) {
-  if (c->pool->kind == PW__POOL_LIBPQ)
-    note(arg, c->pool, c->conn, c->stack, c->opened_ns, &c->reported_held);
-}
-
-static void say_with_stack(const char *headline, const pw__stack *stack) {
-  pw__buf text;
-  pw__buf_init(&text);
-  pw__buf_printf(&text, "poolwatch: %s\n", headline);
-  pw__symbolizer *symbolizer = pw__symbolizer_new();
-  pw__frame frames[PW__MAX_STACK_DEPTH * 2];
-  size_t n = pw__symbolize(symbolizer, stack ? stack->frames : NULL, stack ? stack->depth : 0,
-                           frames, PW__MAX_STACK_DEPTH * 2);
-  pw__frames_text(&text, frames, n, "    ");
-  if (!text.failed) pw__write_all(STDERR_FILENO, text.data, text.len);
-  pw__symbolizer_free(symbolizer);
-  pw__buf_free(&text);
-}
+#define MAX_ALERTS 64
 
 static void check_threshold(void) {
-  threshold_scan scan = {.now = pw__now_ns(),
-                         .limit_ns = (uint64_t)(pw__config.leak_threshold * 1e9)};
-  for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next))
-    atomic_store(&p->held_too_long, 0);
-  pw__checkouts_foreach(scan_checkout, &scan);
-  pw__conns_foreach(scan_connection, &scan);
-  for (int i = 0; i < scan.count; i++) {
-    crossing *c = &scan.found[i];
-    char headline[256];
-    snprintf(headline, sizeof(headline),
-             "%s %p from pool %s held for %.2f s (POOLWATCH_LEAK_THRESHOLD %.3f s), taken at:",
-             c->pool->kind == PW__POOL_LIBPQ ? "connection" : "checkout", c->id, c->pool->name,
-             c->age, pw__config.leak_threshold);
-    pw__finding_add(PW__FINDING_HELD_TOO_LONG, c->pool, c->stack, NULL,
-                    "held longer than POOLWATCH_LEAK_THRESHOLD");
-    if (!pw__config.quiet) say_with_stack(headline, c->stack);
-  }
-}
-
-/* ---- growth ------------------------------------------------------------- */
-
-#define MAX_WATCHED_POOLS 64
-
-typedef struct growth {
-  pw__pool *pool;
-  long low;           /* checked out when the current rise began */
-  long last;
-  uint64_t since_ns;
-  bool reported;
-} growth;
-
-static growth growths[MAX_WATCHED_POOLS];
-
-static growth *growth_of(pw__pool *p, long now_value, uint64_t now) {
-  for (int i = 0; i < MAX_WATCHED_POOLS; i++) {
-    if (growths[i].pool == p) return &growths[i];
-    if (!growths[i].pool) {
-      growths[i] = (growth){p, now_value, now_value, now, false};
-      return &growths[i];
-    }
-  }
-  return NULL;
+  pw__held_crossing found[MAX_ALERTS];
+  size_t n = pw__detect_held_too_long(pw__config.leak_threshold, found, MAX_ALERTS);
+  for (size_t i = 0; i < n && !pw__config.quiet; i++)
+    pw__alert_held(&found[i], pw__config.leak_threshold);
 }
 
 static void check_growth(void) {
-  uint64_t now = pw__now_ns();
-  for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next)) {
-    if (!atomic_load(&p->used)) continue;
-    pw__pool_metrics m;
-    pw__pool_metrics_get(p, &m);
-    growth *g = growth_of(p, m.checked_out, now);
-    if (!g) continue;
-    if (m.checked_out < g->last) { /* it went down: a new window starts */
-      g->low = m.checked_out;
-      g->since_ns = now;
-    }
-    g->last = m.checked_out;
-    if (g->reported || m.checked_out <= g->low ||
-        pw__seconds(now - g->since_ns) < pw__config.growth_window)
-      continue;
-    g->reported = true;
-    char headline[256];
-    snprintf(headline, sizeof(headline),
-             "pool %s: pool.checkedout has only grown for %.0f s, from %ld to %ld; "
-             "the stacks holding the most:",
-             p->name, pw__seconds(now - g->since_ns), g->low, m.checked_out);
-    pw__say("%s", headline);
-    pw__live_top_holders(p, say_with_stack);
-  }
+  pw__growth_alert found[MAX_ALERTS];
+  size_t n = pw__detect_growth(pw__config.growth_window, found, MAX_ALERTS);
+  for (size_t i = 0; i < n; i++) pw__alert_growth(&found[i]);
 }
 
 /* ---- exports ------------------------------------------------------------ */
@@ -183,7 +76,7 @@ static void write_live(void) {
   pw__buf_init(&json);
   pw__live_format(&json);
   char name[64];
-  snprintf(name, sizeof(name), "poolwatch-%d.live.json", (int)getpid());
+  snprintf(name, sizeof(name), PW__LIVE_FILE, (int)getpid());
   if (!json.failed && !atomic_load(&stopping)) pw__write_file(PW__LIVE_DIR, name, json.data, json.len);
   pw__buf_free(&json);
 }
@@ -245,7 +138,7 @@ void pw__monitor_stop(void) {
   atomic_store(&stopping, true);
   if (pw__config.live) {
     char path[128];
-    snprintf(path, sizeof(path), "%s/poolwatch-%d.live.json", PW__LIVE_DIR, (int)getpid());
+    snprintf(path, sizeof(path), "%s/" PW__LIVE_FILE, PW__LIVE_DIR, (int)getpid());
     unlink(path);
   }
 }
@@ -253,5 +146,5 @@ void pw__monitor_stop(void) {
 void pw__monitor_forget(void) {
   pthread_mutex_init(&start_lock, NULL);
   atomic_store(&running, false);
-  memset(growths, 0, sizeof(growths));
+  pw__detect_growth_forget();
 }

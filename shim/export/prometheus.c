@@ -1,3 +1,4 @@
+/* The Prometheus textfile, from the metric list in metric_names.h. */
 #include "export/prometheus.h"
 
 #include <stdatomic.h>

@@ -55,15 +55,14 @@ static bool found_in_path(const char *file) {
  * when it was tried (and must be undone if the exec fails). */
 static bool before_exec(bool will_run) {
   int saved = errno;
-  bool prepared = will_run && getpid() == pw__image_pid();
-  if (prepared) pw__report_final("exec");
+  bool prepared = will_run && pw__report_before_exec();
   errno = saved;
   return prepared;
 }
 
 static int after_failed_exec(bool prepared, int status) {
   int saved = errno;
-  if (prepared) pw__report_final_undone();
+  if (prepared) pw__report_exec_failed();
   errno = saved;
   return status;
 }

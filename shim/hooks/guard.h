@@ -4,7 +4,7 @@
  * libpq calls its own exported functions through the PLT (PQconnectdb
  * calls PQconnectStart, PQping connects and finishes): only the outermost
  * call is an event, which a depth counter tells. (libzdb's internal calls
- * are told by their return address instead; see hooks_libzdb.c.) */
+ * are told by their return address instead; see hooks/libzdb.c.) */
 #ifndef POOLWATCH_GUARD_H
 #define POOLWATCH_GUARD_H
 

@@ -1,3 +1,4 @@
+/* Loading elfutils' libdw with dlopen, only when a report is symbolized. */
 #include "report/libdw_loader.h"
 
 #include <dlfcn.h>

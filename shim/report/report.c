@@ -1,13 +1,14 @@
+/* Building a report: snapshot, symbolized stacks, leak groups, pools, call sites. */
 #include "report/report.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "common/table.h"
+#include "core/detectors.h"
 
 
 typedef struct stack_index {
@@ -15,15 +16,6 @@ typedef struct stack_index {
   size_t index;
   UT_hash_handle hh;
 } stack_index;
-
-void pw__format_time(double seconds, char *out, size_t cap) {
-  time_t whole = (time_t)seconds;
-  struct tm tm;
-  gmtime_r(&whole, &tm);
-  char date[32];
-  strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, cap, "%s.%03dZ", date, (int)((seconds - (double)whole) * 1000));
-}
 
 /* ---- stacks ---------------------------------------------------------- */
 
@@ -215,16 +207,6 @@ static void group_leaks(pw__report *r, const pw__suppressions *suppressions) {
 
 /* ---- pools ----------------------------------------------------------- */
 
-static void add_pool_not_closed(pw__snapshot *s, pw__pool *p) {
-  pw__finding_record *grown = realloc(s->findings, (s->finding_count + 1) * sizeof(*grown));
-  if (!grown) return;
-  s->findings = grown;
-  s->findings[s->finding_count++] = (pw__finding_record){
-    .kind = PW__FINDING_POOL_NOT_CLOSED, .pool = p, .count = 1,
-    .detail = "the pool was never stopped; its connections were still open at exit",
-  };
-}
-
 void pw__pool_report_fill(pw__pool_report *pr, pw__pool *p) {
   memset(pr, 0, sizeof(*pr));
   pr->pool = p;
@@ -234,19 +216,23 @@ void pw__pool_report_fill(pw__pool_report *pr, pw__pool *p) {
   pw__histogram_summarize(&p->connect, &pr->connect);
 }
 
+void pw__report_counters(pw__buf *out, const pw__pool *pool, const char *open, const char *close) {
+  const char *separator = "";
+#define PW__COUNTER_PAIR(name)                                                                \
+  pw__buf_printf(out, "%s%s" #name "%s%llu", separator, open, close,                        \
+                 (unsigned long long)atomic_load_explicit(&pool->name, memory_order_relaxed)); \
+  separator = ", ";
+  PW__POOL_COUNTERS(PW__COUNTER_PAIR)
+#undef PW__COUNTER_PAIR
+}
+
 static void collect_pools(pw__report *r) {
   size_t n = 0;
   for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next)) n++;
   r->pools = calloc(n ? n : 1, sizeof(*r->pools));
   if (!r->pools) return;
   for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next)) {
-    /* A pool whose every event moved elsewhere (connections adopted by an
-     * annotated pool) has nothing to say. */
-    if (!atomic_load(&p->used) || (!p->connects && !p->checkouts && !p->failed_checkouts && !p->size))
-      continue;
-    pw__pool_report_fill(&r->pools[r->pool_count++], p);
-    if (p->kind != PW__POOL_LIBPQ && atomic_load(&p->started) && !atomic_load(&p->stopped))
-      add_pool_not_closed(&r->snapshot, p);
+    if (pw__pool_has_events(p)) pw__pool_report_fill(&r->pools[r->pool_count++], p);
   }
 }
 
@@ -280,6 +266,8 @@ bool pw__report_build(pw__report *r, const pw__suppressions *suppressions,
                       double started_at) {
   memset(r, 0, sizeof(*r));
   if (!pw__snapshot_take(&r->snapshot)) return false;
+  /* Best effort, as before: without memory the finding is left out. */
+  pw__detect_pools_not_closed(&r->snapshot);
   pw__snapshot *s = &r->snapshot;
   r->pid = getpid();
   r->ppid = getppid();

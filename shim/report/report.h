@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "common/format.h"
 #include "core/pool.h"
 #include "core/registry.h"
 #include "report/suppress.h"
@@ -59,11 +60,13 @@ typedef struct pw__report {
   pw__call_site call_sites[PW__CALL_SITES_SHOWN]; /* most connection-seconds first */
   size_t call_site_count;
   size_t leaked_connections, leaked_checkouts, suppressed, findings, leak_groups;
+  /* Why the report was written: "exit", or "exec" when the process image
+   * was about to be replaced (what is open then is left open at exec);
+   * NULL for a report made on demand. */
+  const char *reason;
   int pid, ppid;
   double started_at, ended_at;   /* seconds since the epoch */
-  /* Why the report was written: "exit", or "exec" when the process image
-   * was about to be replaced (what is open then is left open at exec). */
-  const char *reason;
+
 } pw__report;
 
 /* Builds a report of the current state. SUPPRESSIONS may be NULL.
@@ -76,17 +79,15 @@ const pw__symbolized *pw__report_stack(const pw__report *r, const pw__stack *sta
 
 /* One pool's metrics and distributions, as the report shows them. */
 void pw__pool_report_fill(pw__pool_report *pr, pw__pool *pool);
+/* POOL's counters, "OPENnameCLOSEvalue" each, joined by ", ": the JSON
+ * report's "counters" and the text report's line alike. */
+void pw__report_counters(pw__buf *out, const pw__pool *pool, const char *open, const char *close);
 /* The JSON object of one pool, as in the report's "pools". */
 void pw__report_pool_json(pw__buf *out, const pw__pool_report *p);
 
 void pw__report_text(const pw__report *r, pw__buf *out);
-/* COUNT symbolized frames, one a line: "#0 function file:line (module+0xoffset)". */
-void pw__frames_text(pw__buf *out, const pw__frame *frames, size_t count, const char *indent);
 void pw__report_json(const pw__report *r, pw__buf *out);
 /* One line: how a clean process ended. */
 void pw__report_summary_line(const pw__report *r, pw__buf *out);
-
-/* RFC 3339 UTC with milliseconds. */
-void pw__format_time(double seconds, char *out, size_t cap);
 
 #endif

@@ -1,4 +1,4 @@
-/* The machine-readable report. Its keys are a contract (DESIGN.md):
+/* The machine-readable report. Its keys are a contract (README):
  * scripts and `poolwatch report` read them; add keys, never rename. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,14 +79,9 @@ void pw__report_pool_json(pw__buf *out, const pw__pool_report *p) {
                  p->leaked_connections, p->leaked_checkouts);
   pw__buf_printf(out, "}, \"peaks\": {\"max_size\": %ld, \"max_checkedout\": %ld}", m->peak_size,
                  m->peak_checked_out);
-  pw__buf_printf(out,
-                 ", \"counters\": {\"connects\": %llu, \"failed_connects\": %llu, \"closes\": %llu, "
-                 "\"reconnects\": %llu, \"checkouts\": %llu, \"failed_checkouts\": %llu, "
-                 "\"checkins\": %llu}",
-                 (unsigned long long)pool->connects, (unsigned long long)pool->failed_connects,
-                 (unsigned long long)pool->closes, (unsigned long long)pool->reconnects,
-                 (unsigned long long)pool->checkouts, (unsigned long long)pool->failed_checkouts,
-                 (unsigned long long)pool->checkins);
+  pw__buf_puts(out, ", \"counters\": {");
+  pw__report_counters(out, pool, "\"", "\": ");
+  pw__buf_puts(out, "}");
   distribution_json(out, "wait_time", &p->wait);
   distribution_json(out, "hold_time", &p->hold);
   distribution_json(out, "connect_time", &p->connect);

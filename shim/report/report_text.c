@@ -1,6 +1,6 @@
-/* The report people read: leaks like LeakSanitizer's ("N connections
- * leaked from ..., opened at:" and the stack), then findings, then one
- * compact block of metrics per pool. */
+/* The report people read: leaks, findings, then a block of metrics per pool.
+ * Leaks read like LeakSanitizer's ("N leaked connections in pool P, oldest
+ * AGE, opened at:" and the stack), in common/format.h's words. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,41 +8,16 @@
 
 #define MAX_CONNINFO_SHOWN 3
 
-void pw__frames_text(pw__buf *out, const pw__frame *frames, size_t count, const char *indent) {
-  if (!count) {
-    pw__buf_printf(out, "%s(no stack)\n", indent);
-    return;
-  }
-  for (size_t i = 0; i < count; i++) {
-    const pw__frame *f = &frames[i];
-    pw__buf_printf(out, "%s#%zu %s", indent, i, f->function ? f->function : "??");
-    if (f->file) pw__buf_printf(out, " %s:%d", f->file, f->line);
-    /* "#3 open_report_db /app/db.py:42 (python)": a source frame's module
-     * is in the JSON report; its language is what a reader needs here. */
-    if (f->interpreted)
-      pw__buf_printf(out, " (%s)\n", f->language ? f->language : "?");
-    else
-      pw__buf_printf(out, " (%s+0x%zx)\n", f->module ? f->module : "??", (size_t)f->offset);
-  }
-}
-
 static void frames_text(pw__buf *out, const pw__symbolized *where, const char *indent) {
-  pw__frames_text(out, where ? where->frames : NULL, where ? where->count : 0, indent);
-}
-
-static const char *plural(size_t n, const char *one, const char *many) {
-  return n == 1 ? one : many;
+  pw__format_stack(out, indent, where ? where->frames : NULL, where ? where->count : 0);
 }
 
 static void leak_text(const pw__report *r, const pw__leak_group *g, pw__buf *out) {
   bool at_exec = r->reason && strcmp(r->reason, "exec") == 0;
-  pw__buf_printf(out, "poolwatch: %zu %s leaked from pool %s (oldest %.2f s%s)%s, %s at:\n",
-                 g->count,
-                 g->checkout ? plural(g->count, "checkout", "checkouts")
-                             : plural(g->count, "connection", "connections"),
-                 g->pool->name, g->oldest_age, at_exec ? ", open at exec" : "",
-                 g->suppressed ? " [suppressed]" : "",
-                 g->checkout ? "checked out" : "opened");
+  pw__buf_puts(out, "poolwatch: ");
+  pw__format_leak_headline(out, g->checkout, (long long)g->count, g->pool->name, g->oldest_age);
+  pw__buf_printf(out, "%s%s, %s at:\n", at_exec ? ", open at exec" : "",
+                 g->suppressed ? " [suppressed]" : "", pw__leak_origin(g->checkout));
   frames_text(out, g->where, "    ");
   if (g->checkout) return;
   size_t shown = 0;
@@ -58,7 +33,7 @@ static void leak_text(const pw__report *r, const pw__leak_group *g, pw__buf *out
 static void finding_text(const pw__report *r, const pw__finding_record *f, pw__buf *out) {
   pw__buf_printf(out, "poolwatch: %s in pool %s (%llu %s): %s\n", pw__finding_kind_name(f->kind),
                  f->pool ? f->pool->name : "?", (unsigned long long)f->count,
-                 plural(f->count, "time", "times"), f->detail);
+                 pw__plural(f->count, "time", "times"), f->detail);
   if (f->stack) frames_text(out, pw__report_stack(r, f->stack), "    ");
   if (f->other) {
     pw__buf_puts(out, f->kind == PW__FINDING_DOUBLE_FINISH ? "  first finished at:\n"
@@ -86,13 +61,10 @@ static void pool_text(const pw__pool_report *p, pw__buf *out) {
                  "checkedin %ld, overflow %ld, wait_time %.6f s\n",
                  pool->name, pw__pool_kind_name(pool->kind), m->size, m->peak_size,
                  m->checked_out, m->peak_checked_out, m->checked_in, m->overflow, m->wait_time);
-  pw__buf_printf(out,
-                 "    connects %llu (%llu failed), closes %llu, reconnects %llu, checkouts %llu "
-                 "(%llu failed), checkins %llu\n",
-                 (unsigned long long)pool->connects, (unsigned long long)pool->failed_connects,
-                 (unsigned long long)pool->closes, (unsigned long long)pool->reconnects,
-                 (unsigned long long)pool->checkouts, (unsigned long long)pool->failed_checkouts,
-                 (unsigned long long)pool->checkins);
+  /* As `poolwatch report` prints them. */
+  pw__buf_puts(out, "    counters: ");
+  pw__report_counters(out, pool, "", " ");
+  pw__buf_puts(out, "\n");
   distribution_text(out, "wait", &p->wait);
   distribution_text(out, "hold", &p->hold);
   distribution_text(out, "connect", &p->connect);
@@ -105,14 +77,9 @@ static void call_sites_text(const pw__report *r, pw__buf *out) {
   for (size_t i = 0; i < r->call_site_count; i++) {
     const pw__call_site *c = &r->call_sites[i];
     pw__buf_printf(out, "    %10.3f s in %llu %s  ", c->hold_seconds, (unsigned long long)c->holds,
-                   plural(c->holds, "hold", "holds"));
+                   pw__plural(c->holds, "hold", "holds"));
     /* The first few callers tell apart sites that share a wrapper. */
-    size_t shown = c->where ? (c->where->count < 3 ? c->where->count : 3) : 0;
-    for (size_t k = 0; k < shown; k++) {
-      const pw__frame *f = &c->where->frames[k];
-      pw__buf_printf(out, "%s%s", k ? " < " : "", f->function ? f->function : "??");
-      if (f->file) pw__buf_printf(out, " (%s:%d)", strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file, f->line);
-    }
+    pw__format_call_chain(out, c->where ? c->where->frames : NULL, c->where ? c->where->count : 0, 3);
     pw__buf_puts(out, "\n");
   }
 }
@@ -129,16 +96,28 @@ void pw__report_summary_line(const pw__report *r, pw__buf *out) {
   else
     pw__buf_printf(out,
                    "poolwatch: %zu leaked %s and %zu leaked %s in %zu %s (pid %d; %zu findings, %zu suppressed)\n",
-                   r->leaked_connections, plural(r->leaked_connections, "connection", "connections"),
-                   r->leaked_checkouts, plural(r->leaked_checkouts, "checkout", "checkouts"),
-                   r->leak_groups, plural(r->leak_groups, "group", "groups"), r->pid, r->findings,
+                   r->leaked_connections, pw__plural(r->leaked_connections, "connection", "connections"),
+                   r->leaked_checkouts, pw__plural(r->leaked_checkouts, "checkout", "checkouts"),
+                   r->leak_groups, pw__plural(r->leak_groups, "group", "groups"), r->pid, r->findings,
                    r->suppressed);
+}
+
+/* The last line of every text report, in one fixed form that log scrapers
+ * match, as they match LeakSanitizer's "SUMMARY: AddressSanitizer: ...";
+ * `poolwatch report` ends with the same line for merged reports. */
+static void scrape_line(const pw__report *r, pw__buf *out) {
+  pw__buf_printf(out,
+                 "SUMMARY: poolwatch: %zu leaked connections, %zu leaked checkouts in %zu groups, "
+                 "%zu findings (%zu suppressed)\n",
+                 r->leaked_connections, r->leaked_checkouts, r->leak_groups, r->findings,
+                 r->suppressed);
 }
 
 void pw__report_text(const pw__report *r, pw__buf *out) {
   bool clean = r->leaked_connections + r->leaked_checkouts == 0;
   if (clean && r->findings == 0 && r->suppressed == 0) {
     pw__report_summary_line(r, out);
+    scrape_line(r, out);
     return;
   }
   for (size_t i = 0; i < r->group_count; i++) {
@@ -152,4 +131,5 @@ void pw__report_text(const pw__report *r, pw__buf *out) {
   for (size_t i = 0; i < r->pool_count; i++) pool_text(&r->pools[i], out);
   call_sites_text(r, out);
   pw__report_summary_line(r, out);
+  scrape_line(r, out);
 }

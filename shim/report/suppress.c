@@ -1,3 +1,4 @@
+/* Suppression files: which leak stacks not to count. */
 #include "report/suppress.h"
 
 #include <fcntl.h>

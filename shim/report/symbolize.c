@@ -1,3 +1,4 @@
+/* Turning return addresses into function, file:line and module+offset. */
 #include "report/symbolize.h"
 
 #include <dlfcn.h>

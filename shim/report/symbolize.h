@@ -8,15 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct pw__frame {
-  const char *function; /* NULL when unknown */
-  const char *file;     /* NULL without debug info */
-  int line;             /* 0 without debug info */
-  const char *module;   /* path of the executable or library */
-  uintptr_t offset;     /* of the call instruction in MODULE, for addr2line */
-  const char *language; /* "c", "c++" (FUNCTION demangled), "python", ... */
-  bool interpreted;     /* a source frame: no OFFSET */
-} pw__frame;
+#include "common/format.h"
 
 typedef struct pw__symbolizer pw__symbolizer;
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-DEFAULT_STACK_DEPTH = 32  # POOLWATCH_STACK_DEPTH's default (DESIGN.md)
+DEFAULT_STACK_DEPTH = 32  # POOLWATCH_STACK_DEPTH's default (README)
 
 
 def parse(text):

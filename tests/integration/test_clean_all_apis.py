@@ -16,8 +16,10 @@ def test():
     eq(r.status, 0, "exit status")
     eq(r.stdout, plain.stdout, "stdout is unchanged")
     lines = r.stderr.splitlines()
-    eq(len(lines), 1, "stderr lines")
+    eq(len(lines), 2, "stderr lines")
     check(lines and lines[0].startswith("poolwatch: no leaks"), "stderr says 'poolwatch: no leaks'", lines)
+    eq(lines[-1], "SUMMARY: poolwatch: 0 leaked connections, 0 leaked checkouts in 0 groups, "
+       "0 findings (0 suppressed)", "the last line is the SUMMARY line")
 
     report = r.only_report()
     if not report:

@@ -40,7 +40,7 @@ def test():
     eq(len(r.image_reports), 1, "one report, no duplicate")
     report = r.only_report()
     eq(report.get("reason"), "exit", "written at exit")
-    eq(r.stderr.count("leaked from pool"), 1, "the leak is printed once")
+    eq(len(re.findall(r"^poolwatch: 1 leaked connection in pool", r.stderr, re.M)), 1, "the leak is printed once")
 
 
 main(test)

@@ -81,7 +81,7 @@ def test():
     order = [l.split()[3] for l in events.splitlines()]
     check("held_too_long_returned" in order and order.index("held_too_long_returned") > order.index("held_too_long"),
           "a returned line follows the held_too_long line", order)
-    check(re.search(r"reported as held too long, was returned after [0-9.]+ s", r.stderr),
+    check(re.search(r"reported as held too long, was returned after [0-9.]+ (us|ms|s)", r.stderr),
           "stderr says the connection was returned, and after how long")
     report = r.only_report()
     held = findings(report, "held_too_long")

@@ -1,7 +1,7 @@
 """Leaks psycopg2 connections the way a Python service does.
 
 psycopg2's _psycopg.so links libpq and Python loads it with RTLD_LOCAL, so
-this is the interpreter case of DESIGN.md. Opens 3 connections, closes 1,
+this is the case of a libpq loaded by an interpreter. Opens 3 connections, closes 1,
 and leaves 2 open. Python closes every connection it can still reach while
 it shuts down, so the 2 leaked ones are held by a background thread that is
 blocked at exit: like a worker that took connections and never gave them

@@ -6,7 +6,7 @@
 
 Each CASE is one function below named test_CASE, registered in ctest as
 tool_CASE. Report fixtures in fixtures/ follow the JSON report schema of
-DESIGN.md; `run` is tested with fake_program.sh, which writes the files the
+README; `run` is tested with fake_program.sh, which writes the files the
 library would, and an empty preload library, so these tests check the
 command, not the library.
 """
@@ -285,7 +285,7 @@ def test_report_json_reads_back():
             f.write(out)
         again, _ = poolwatch("report", "--format", "json", merged)
         a, b = json.loads(out), json.loads(again)
-        for key in ("summary", "leaks", "findings", "pools", "processes"):
+        for key in ("summary", "leaks", "findings", "pools", "processes", "suppressed_leaks"):
             check_eq(b[key], a[key], "merged report read back: " + key)
         # Merging it with another report adds that one.
         more, _ = poolwatch("report", "--format", "json", merged, fixture("clean.json"))
@@ -351,6 +351,210 @@ def test_report_bad_files():
     poolwatch("dashboard", "--report", fixture("bad", "truncated.json"), expect=125)
 
 
+# ---- CI formats (SARIF, JUnit, GitHub annotations, the SUMMARY line) ----
+
+def ci():
+    sys.path.insert(0, HERE)
+    import ci_validate
+    return ci_validate
+
+
+def sarif_of(*args, accepted=None):
+    """Runs `poolwatch report --format sarif ARGS` into a file and returns
+    the document, validated by the SARIF Multitool (ACCEPTED: warnings
+    allowed besides ci_validate.ACCEPTED_WARNINGS)."""
+    tmp = tempfile.mkdtemp(prefix="poolwatch-sarif.")
+    out, _ = poolwatch("report", "--format", "sarif", *args)
+    path = os.path.join(tmp, "report.sarif")
+    with open(path, "w") as f:
+        f.write(out)
+    try:
+        return ci().validate_sarif(path, ARGS.sarif_cache,
+                                   ci().ACCEPTED_WARNINGS | set(accepted or ()))
+    except ci().Invalid as e:
+        raise Failure(str(e))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def own_failure_status():
+    """The status poolwatch gives its own failures, as for an unknown
+    command."""
+    proc = subprocess.run([ARGS.poolwatch, "frobnicate"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    check(proc.returncode not in (0, 1), "poolwatch's own failure has a status of its own")
+    return proc.returncode
+
+
+def result_location(result):
+    physical = result["locations"][0].get("physicalLocation", {})
+    return (physical.get("artifactLocation", {}).get("uri"),
+            physical.get("artifactLocation", {}).get("uriBaseId"),
+            physical.get("region", {}).get("startLine"))
+
+
+def test_report_summary_line():
+    out, _ = poolwatch("report", fixture("run1"))
+    check_eq(ci().summary_numbers(out), (4, 1, 3, 2, 1), "SUMMARY of run1")
+    out, _ = poolwatch("report", fixture("clean.json"))
+    check_eq(ci().summary_numbers(out), (0, 0, 0, 0, 0), "SUMMARY of a clean report")
+    out, _ = poolwatch("report", "--baseline", fixture("baseline"), fixture("run1"))
+    check_eq(ci().summary_numbers(out), (1, 0, 1, 2, 1), "SUMMARY after --baseline")
+
+
+def test_report_sarif():
+    # SARIF2017 asks for a region in every result location; the suppressed
+    # leak in the fixture was opened in a library without debug info, so
+    # its location is the library, a file with no lines.
+    doc = sarif_of("--source-root", "/", fixture("run1"), accepted={"SARIF2017"})
+    check_eq(doc["version"], "2.1.0", "SARIF version")
+    run = doc["runs"][0]
+    driver = run["tool"]["driver"]
+    check_eq(driver["name"], "poolwatch", "tool name")
+    rules = {r["id"]: r for r in driver["rules"]}
+    for kind in ("leaked_connection", "leaked_checkout", "pool_exhausted", "checkin_in_transaction",
+                 "closed_while_checked_out", "double_checkin", "double_finish", "held_too_long",
+                 "pool_not_closed"):
+        check(kind in rules, "a rule for %s" % kind)
+        check(len(rules[kind]["help"]["text"]) > 40, "rule %s has a help text" % kind)
+    results = run["results"]
+    check_eq(len(results), 6, "3 leak groups, 2 findings, 1 suppressed group")
+    for r in results:
+        check_eq(driver["rules"][r["ruleIndex"]]["id"], r["ruleId"], "ruleIndex agrees with ruleId")
+    by_function = {}
+    for r in results:
+        fqn = r["locations"][0].get("logicalLocations", [{}])[0].get("fullyQualifiedName")
+        by_function[(r["ruleId"], fqn)] = r
+    leak = by_function[("leaked_connection", "open_report_connection")]
+    check_eq(result_location(leak), ("build/orders/src/report.c", "SRCROOT", 42), "located at the user's line")
+    check_eq(leak["level"], "error", "a leak is an error")
+    check_eq(run["originalUriBaseIds"]["SRCROOT"]["uri"], "file:///", "SRCROOT names --source-root")
+    steps = leak["codeFlows"][0]["threadFlows"][0]["locations"]
+    check_eq([s["location"]["logicalLocations"][0]["fullyQualifiedName"] for s in steps],
+             ["main", "open_report_connection"], "code flow, outermost call first")
+    checkout = by_function[("leaked_checkout", "handle_order")]
+    check_eq(result_location(checkout)[0], "build/orders/src/handler.c", "libc's frame is skipped")
+    check_eq(len(checkout["codeFlows"][0]["threadFlows"][0]["locations"]), 2, "the whole stack")
+    finding = by_function[("double_finish", "close_twice")]
+    check_eq(finding["level"], "warning", "a finding is a warning")
+    check_eq(len(finding["codeFlows"]), 2, "a double finish shows both stacks")
+    suppressed = [r for r in results if r.get("suppressions")]
+    check_eq(len(suppressed), 1, "the suppressed group is a result")
+    check_eq(suppressed[0]["suppressions"][0]["kind"], "external", "suppressed in a file")
+    check_eq(result_location(suppressed[0])[0], "usr/lib/libvendor.so.1",
+             "a frame without debug info is located at its module")
+    fingerprints = [r["partialFingerprints"]["poolwatchGroup/v1"] for r in results]
+    check_eq(len(set(fingerprints)), len(results), "fingerprints are distinct")
+    # The baseline's report has the same leaks at other lines, offsets and
+    # directories, as a rebuild from another checkout would: same fingerprints.
+    base = sarif_of(fixture("baseline"), accepted={"SARIF2017"})["runs"][0]["results"]
+    old = {(r["ruleId"], r["partialFingerprints"]["poolwatchGroup/v1"]) for r in base}
+    kept = [r for r in results if (r["ruleId"], r["partialFingerprints"]["poolwatchGroup/v1"]) in old]
+    check_eq(sorted(r["ruleId"] for r in kept), ["leaked_checkout", "leaked_connection"],
+             "the two groups also in the baseline have the same fingerprints")
+
+
+def test_report_sarif_locations():
+    doc = sarif_of("--source-root", "/srv", fixture("frames"))
+    results = {r["ruleId"]: r for r in doc["runs"][0]["results"]}
+    check_eq(result_location(results["leaked_connection"]), ("app/handler.py", "SRCROOT", 20),
+             "the first interpreted frame of the user's, past libpq, psycopg2, python3 and "
+             "the user's native frame")
+    check_eq(result_location(results["leaked_checkout"]), ("file:///src/app/orders.c", None, 77),
+             "past poolwatch and libzdb; outside --source-root the path stays absolute")
+    check_eq(result_location(results["pool_exhausted"])[2], 77,
+             "a pool exhausted inside libraries is located at the holder's line")
+
+
+def test_report_junit():
+    with RunDir() as tmp:
+        path = os.path.join(tmp, "junit.xml")
+        out, _ = poolwatch("report", "--format", "junit", fixture("run1"))
+        with open(path, "w") as f:
+            f.write(out)
+        try:
+            root = ci().validate_junit(path)
+        except ci().Invalid as e:
+            raise Failure(str(e))
+        cases = root.findall("./testsuite/testcase")
+        check_eq(len(cases), 2 + 3 + 2 + 1, "a case per process, leak group, finding, suppressed group")
+        check_eq(root.get("tests"), str(len(cases)), "tests=")
+        failed = [c for c in cases if c.find("failure") is not None]
+        check_eq(root.get("failures"), str(len(failed)), "failures=")
+        check_eq(len([c for c in cases if c.find("skipped") is not None]), 1, "the suppressed group is skipped")
+        leak = next(c for c in cases if "open_report_connection" in c.get("name"))
+        check_in("#0 open_report_connection /build/orders/src/report.c:42", leak.find("failure").text,
+                 "the failure carries the stack")
+        names = [c.get("name") for c in cases if c.get("classname") != "poolwatch.process"]
+        check_eq(len(set(names)), len(names), "group cases have distinct names")
+        # Names stay the same across runs: the baseline's same leak, other lines.
+        again, _ = poolwatch("report", "--format", "junit", fixture("baseline"))
+        check_in('name="%s"' % leak.get("name"), again, "the same leak at another line keeps its name")
+    with RunDir() as tmp:
+        path = os.path.join(tmp, "clean.xml")
+        out, _ = poolwatch("report", "--format", "junit", fixture("clean.json"))
+        with open(path, "w") as f:
+            f.write(out)
+        root = ci().validate_junit(path)
+        cases = root.findall("./testsuite/testcase")
+        check_eq(len(cases), 1, "a clean run: one case, its process")
+        check_eq(root.get("failures"), "0", "a clean run has no failures")
+
+
+def test_report_github():
+    out, _ = poolwatch("report", "--format", "github", "--source-root", "/", fixture("run1"))
+    commands = ci().parse_github(out)
+    check_eq(len(out.splitlines()), len(commands), "every line is a workflow command")
+    check_eq(sorted(c["command"] for c in commands), ["error"] * 3 + ["warning"] * 2,
+             "errors for leak groups, warnings for findings")
+    first = commands[0]
+    check_eq(first["properties"]["file"], "build/orders/src/report.c", "file= relative to --source-root")
+    check_eq(first["properties"]["line"], "42", "line=")
+    check_eq(first["properties"]["title"], "poolwatch: leaked connection", "title, unescaped")
+    check_in("3 connections leaked from pool libpq", first["message"], "message")
+    check_in("\n  #0 open_report_connection (report.c:42)\n  #1 main (main.c:88)", first["message"],
+             "a short stack in the message")
+    out, _ = poolwatch("report", "--format", "github", fixture("clean.json"))
+    check_eq(out, "", "nothing to annotate in a clean run")
+
+
+def test_run_ci_outputs():
+    with RunDir() as tmp:
+        sarif = os.path.join(tmp, "out.sarif")
+        junit = os.path.join(tmp, "out.xml")
+        _, err = fake_run(os.path.join(tmp, "reports"), "report", "run1/poolwatch-101.json", "child",
+                          "run1/poolwatch-102.json", "exit", "0",
+                          options=["--exitcode", "23", "--sarif", sarif, "--junit=" + junit,
+                                   "--github", "--source-root", "/"],
+                          expect=23)
+        check_eq(ci().summary_numbers(err), (4, 1, 3, 2, 1), "run's summary ends with SUMMARY")
+        commands = ci().parse_github(err)
+        check_eq(len(commands), 5, "annotations on stderr")
+        check_eq(commands[0]["properties"]["file"], "build/orders/src/report.c", "relative file=")
+        with open(sarif) as f:
+            check_eq(len(json.load(f)["runs"][0]["results"]), 6, "the SARIF file")
+        root = ci().validate_junit(junit)
+        check_eq(len(root.findall("./testsuite/testcase")), 8, "the JUnit file")
+    with RunDir() as tmp:
+        # On GitHub Actions the annotations come without --github, relative
+        # to the workspace.
+        _, err = fake_run(tmp, "report", "run1/poolwatch-101.json",
+                          env={"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": "/"})
+        commands = ci().parse_github(err)
+        check_eq(len(commands), 3, "annotations by themselves")
+        check(all(not c["properties"].get("file", "x").startswith("/") for c in commands),
+              "paths relative to $GITHUB_WORKSPACE")
+    with RunDir() as tmp:
+        _, err = fake_run(tmp, "report", "clean.json")
+        check_eq(ci().parse_github(err), [], "no annotations off GitHub Actions")
+    with RunDir() as tmp:
+        # An unwritable output is one of poolwatch's own failures: the same
+        # status as a bad argument.
+        _, err = fake_run(tmp, "report", "clean.json",
+                          options=["--sarif", "/nonexistent/dir/out.sarif"], expect=own_failure_status())
+        check_in("cannot write the SARIF file /nonexistent/dir/out.sarif", err, "an unwritable file")
+
+
 # ---- arguments ----
 
 BAD_ARGUMENTS = [
@@ -369,7 +573,11 @@ BAD_ARGUMENTS = [
     (["run", "--output", "", "true"], "--output needs a non-empty value"),
     (["run", "--quiet=1", "true"], "--quiet takes no value"),
     (["report"], "name at least one report"),
-    (["report", "--format", "xml", "x.json"], "--format takes text or json"),
+    (["report", "--format", "xml", "x.json"], "--format takes text, json, sarif, junit or github"),
+    (["report", "--source-root"], "--source-root needs a value"),
+    (["report", "--source-root", "/nonexistent/dir", "x.json"], "--source-root /nonexistent/dir"),
+    (["run", "--sarif"], "--sarif needs a value"),
+    (["run", "--junit="], "--junit needs a non-empty value"),
     (["report", "--baseline"], "--baseline needs a value"),
     (["report", "--bogus", "x.json"], "unknown option '--bogus'"),
     (["dashboard", "--format", "png"], "--format takes simple or grafana"),
@@ -602,6 +810,7 @@ def main():
     parser.add_argument("--source-dir", required=True)
     parser.add_argument("--static-program")
     parser.add_argument("--preload-stub")
+    parser.add_argument("--sarif-cache", help="where to install the SARIF Multitool")
     parser.add_argument("case")
     ARGS = parser.parse_args()
     test = globals().get("test_" + ARGS.case)

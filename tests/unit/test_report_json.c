@@ -1,5 +1,5 @@
 /* The JSON report, parsed as scripts parse it: the contract keys of
- * DESIGN.md and the right counts, for one process's worth of events made
+ * README and the right counts, for one process's worth of events made
  * directly through the registry. The events are made once, by the group
  * setup, from real call sites, so stacks symbolize to this file's
  * functions; every test builds its own report of that state. */
