@@ -44,8 +44,15 @@ module Poolwatch
       klass.prepend(Hooks) unless klass < Hooks
     end
 
+    # Has CONNECTION a transaction open? libpq's own answer for ruby-pg
+    # (a BEGIN run as plain SQL is one too), else ActiveRecord's.
     def self.in_transaction?(connection)
-      connection.respond_to?(:transaction_open?) && connection.transaction_open?
+      raw = connection.instance_variable_get(:@connection)
+      if defined?(::PG::Connection) && raw.is_a?(::PG::Connection)
+        [::PG::PQTRANS_INTRANS, ::PG::PQTRANS_INERROR].include?(raw.transaction_status)
+      else
+        connection.respond_to?(:transaction_open?) && connection.transaction_open?
+      end
     rescue StandardError
       false
     end
