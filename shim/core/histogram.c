@@ -1,16 +1,8 @@
-/* Lock-free distributions of durations, striped per thread, and their percentiles. */
+/* Histograms: reading them (totals, percentiles, Prometheus buckets) and
+ * taking values back; recording is inline in histogram.h. */
 #include "core/histogram.h"
 
 #include <string.h>
-
-/* Values below 8 ns get a bucket each; above, bucket = 8 * exponent + the
- * three bits after the leading one. */
-int pw__histogram_bucket(uint64_t ns) {
-  if (ns < 8) return (int)ns;
-  int exponent = 63 - __builtin_clzll(ns);
-  int mantissa = (int)((ns >> (exponent - 3)) & 7);
-  return (exponent - 2) * 8 + mantissa;
-}
 
 uint64_t pw__histogram_bucket_upper(int bucket) {
   if (bucket < 8) return (uint64_t)bucket;
@@ -21,50 +13,38 @@ uint64_t pw__histogram_bucket_upper(int bucket) {
   return low + ((uint64_t)1 << (exponent - 3)) - 1;
 }
 
-/* A thread's stripe: threads are numbered as they first record. */
-static _Atomic unsigned threads_seen;
-static __thread unsigned thread_stripe __attribute__((tls_model("initial-exec")));
-
-static pw__histogram_stripe *stripe_of(pw__histogram *h) {
-  if (!thread_stripe)
-    thread_stripe = atomic_fetch_add_explicit(&threads_seen, 1, memory_order_relaxed) + 1;
-  return &h->stripes[thread_stripe % PW__HISTOGRAM_STRIPES];
-}
-
-void pw__histogram_record(pw__histogram *h, uint64_t ns) {
-  pw__histogram_stripe *s = stripe_of(h);
-  atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
-  atomic_fetch_add_explicit(&s->sum_ns, ns, memory_order_relaxed);
-  atomic_fetch_add_explicit(&s->buckets[pw__histogram_bucket(ns)], 1, memory_order_relaxed);
-  uint64_t max = atomic_load_explicit(&s->max_ns, memory_order_relaxed);
-  while (ns > max &&
-         !atomic_compare_exchange_weak_explicit(&s->max_ns, &max, ns, memory_order_relaxed,
-                                                memory_order_relaxed)) {
-  }
+static pw__histogram_cell *mine(pw__histogram *h) {
+  return pw__cells_mine(&h->cells, sizeof(pw__histogram_cell));
 }
 
 void pw__histogram_unrecord(pw__histogram *h, uint64_t ns) {
-  /* Any stripe will do: only the sums across stripes are ever read. */
-  pw__histogram_stripe *s = stripe_of(h);
-  atomic_fetch_sub_explicit(&s->count, 1, memory_order_relaxed);
-  atomic_fetch_sub_explicit(&s->sum_ns, ns, memory_order_relaxed);
-  atomic_fetch_sub_explicit(&s->buckets[pw__histogram_bucket(ns)], 1, memory_order_relaxed);
+  /* Any cell will do: only the sums across cells are ever read. */
+  pw__histogram_cell *c = mine(h);
+  if (!c) return;
+  pw__cell_add(&c->count, (uint64_t)-1);
+  pw__cell_add(&c->sum_ns, (uint64_t)0 - ns);
+  pw__cell_add(&c->buckets[pw__histogram_bucket(ns)], (uint64_t)-1);
 }
 
-void pw__histogram_reset(pw__histogram *h) { memset((void *)h, 0, sizeof(*h)); }
+void pw__histogram_reset(pw__histogram *h) {
+  pw__cells_zero(&h->cells, sizeof(pw__histogram_cell));
+}
+
+#define FOR_EACH_CELL(h, c)                                                        \
+  for (const pw__histogram_cell *c = pw__cells_first(&(h)->cells); c;             \
+       c = pw__cells_next(&(h)->cells, c))
 
 void pw__histogram_totals(const pw__histogram *h, uint64_t *count, uint64_t *sum_ns) {
   *count = *sum_ns = 0;
-  for (int i = 0; i < PW__HISTOGRAM_STRIPES; i++) {
-    *count += atomic_load_explicit(&h->stripes[i].count, memory_order_relaxed);
-    *sum_ns += atomic_load_explicit(&h->stripes[i].sum_ns, memory_order_relaxed);
+  FOR_EACH_CELL(h, c) {
+    *count += pw__cell_get(&c->count);
+    *sum_ns += pw__cell_get(&c->sum_ns);
   }
 }
 
 static uint64_t bucket_total(const pw__histogram *h, int b) {
   uint64_t total = 0;
-  for (int i = 0; i < PW__HISTOGRAM_STRIPES; i++)
-    total += atomic_load_explicit(&h->stripes[i].buckets[b], memory_order_relaxed);
+  FOR_EACH_CELL(h, c) total += pw__cell_get(&c->buckets[b]);
   return total;
 }
 
@@ -90,8 +70,8 @@ static double percentile(const pw__histogram *h, uint64_t count, uint64_t max_ns
 void pw__histogram_summarize(const pw__histogram *h, pw__distribution *out) {
   uint64_t count, sum, max = 0;
   pw__histogram_totals(h, &count, &sum);
-  for (int i = 0; i < PW__HISTOGRAM_STRIPES; i++) {
-    uint64_t m = atomic_load_explicit(&h->stripes[i].max_ns, memory_order_relaxed);
+  FOR_EACH_CELL(h, c) {
+    uint64_t m = pw__cell_get(&c->max_ns);
     if (m > max) max = m;
   }
   out->count = count;

@@ -2,28 +2,28 @@
  * log-linear buckets (8 per power of two; a percentile is the middle of
  * its bucket, within 6.25% of the true value).
  *
- * Threads record into one of several stripes, picked per thread, each on
- * cache lines of its own: on a pool shared by many threads, one set of
- * counters would bounce between cores on every checkout. Readers add the
- * stripes up. */
+ * Each thread records into a cell of its own (core/thread_cells.h) with
+ * plain adds: on a pool shared by many threads, shared counters would
+ * bounce between cores on every checkout, and even unshared, an atomic add
+ * costs several times a plain one. Readers add the cells up. */
 #ifndef POOLWATCH_HISTOGRAM_H
 #define POOLWATCH_HISTOGRAM_H
 
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define PW__HISTOGRAM_BUCKETS (64 * 8)
-#define PW__HISTOGRAM_STRIPES 8
+#include "core/thread_cells.h"
 
-typedef struct pw__histogram_stripe {
-  _Alignas(64) _Atomic uint64_t count;
+#define PW__HISTOGRAM_BUCKETS (64 * 8)
+typedef struct pw__histogram_cell {
+  _Atomic uint64_t count;
   _Atomic uint64_t sum_ns;
   _Atomic uint64_t max_ns;
   _Atomic uint64_t buckets[PW__HISTOGRAM_BUCKETS];
-} pw__histogram_stripe;
+} pw__histogram_cell;
 
 typedef struct pw__histogram {
-  pw__histogram_stripe stripes[PW__HISTOGRAM_STRIPES];
+  pw__cells cells;
 } pw__histogram;
 
 typedef struct pw__distribution {
@@ -32,9 +32,11 @@ typedef struct pw__distribution {
   double sum;
 } pw__distribution;
 
-void pw__histogram_record(pw__histogram *h, uint64_t ns);
+static inline void pw__histogram_record(pw__histogram *h, uint64_t ns);
 /* Takes back a value recorded earlier (the max stays). */
 void pw__histogram_unrecord(pw__histogram *h, uint64_t ns);
+/* Zeroes H. Only when no other thread records (in a forked child). A
+ * zeroed struct is an empty histogram. */
 void pw__histogram_reset(pw__histogram *h);
 void pw__histogram_summarize(const pw__histogram *h, pw__distribution *out);
 /* Count and sum of the values, without the percentiles' walk. */
@@ -43,8 +45,25 @@ void pw__histogram_totals(const pw__histogram *h, uint64_t *count, uint64_t *sum
  * whole buckets (for Prometheus' cumulative buckets). */
 uint64_t pw__histogram_count_below(const pw__histogram *h, double limit_seconds);
 
-/* Bucket index of NS and the largest value that bucket holds. */
-int pw__histogram_bucket(uint64_t ns);
+/* Bucket index of NS and the largest value that bucket holds. Values
+ * below 8 ns get a bucket each; above, bucket = 8 * exponent + the three
+ * bits after the leading one. */
+static inline int pw__histogram_bucket(uint64_t ns) {
+  if (ns < 8) return (int)ns;
+  int exponent = 63 - __builtin_clzll(ns);
+  int mantissa = (int)((ns >> (exponent - 3)) & 7);
+  return (exponent - 2) * 8 + mantissa;
+}
 uint64_t pw__histogram_bucket_upper(int bucket);
+
+/* Inline: two per checkout and checkin, each a handful of plain adds. */
+static inline void pw__histogram_record(pw__histogram *h, uint64_t ns) {
+  pw__histogram_cell *c = pw__cells_mine(&h->cells, sizeof(pw__histogram_cell));
+  if (!c) return; /* out of memory: this value goes unrecorded */
+  pw__cell_add(&c->count, 1);
+  pw__cell_add(&c->sum_ns, ns);
+  pw__cell_add(&c->buckets[pw__histogram_bucket(ns)], 1);
+  if (ns > pw__cell_get(&c->max_ns)) atomic_store_explicit(&c->max_ns, ns, memory_order_relaxed);
+}
 
 #endif

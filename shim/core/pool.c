@@ -17,7 +17,7 @@ pw__pool *pw__pool_first(void) { return atomic_load(&pools_head); }
 
 bool pw__pool_has_events(const pw__pool *p) {
   return atomic_load(&p->used) &&
-         (p->connects || p->checkouts || p->failed_checkouts || p->size);
+         (p->connects || pw__counter_get(&p->checkouts) || p->failed_checkouts || p->size);
 }
 
 const char *pw__pool_kind_name(pw__pool_kind kind) {
@@ -49,7 +49,8 @@ pw__pool *pw__pool_find(const void *key, pw__pool_kind kind, const char *name) {
   if (p) return p;
   pthread_mutex_lock(&create_lock);
   p = lookup(key);
-  if (!p && (p = calloc(1, sizeof(*p)))) {
+  if (!p && (p = aligned_alloc(_Alignof(pw__pool), sizeof(*p)))) {
+    memset(p, 0, sizeof(*p));
     p->key = key;
     p->kind = kind;
     snprintf(p->name, sizeof(p->name), "%s", name);
@@ -100,7 +101,7 @@ void pw__pool_reset_all(void) {
     atomic_store(&p->checked_out, 0);
     atomic_store(&p->peak_size, 0);
     atomic_store(&p->peak_checked_out, 0);
-#define PW__COUNTER_RESET(name) atomic_store(&p->name, 0);
+#define PW__COUNTER_RESET(name, kind) pw__counter_reset_##kind(&p->name);
     PW__POOL_COUNTERS(PW__COUNTER_RESET)
 #undef PW__COUNTER_RESET
     atomic_store(&p->used, false);

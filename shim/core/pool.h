@@ -1,7 +1,10 @@
 /* Pools and their metrics. A pool is the implicit `libpq` pool, a libzdb
  * ConnectionPool_T, or a pool named through poolwatch.h. Metrics are
- * atomics updated by the thread that causes the event, so no lock is taken
- * on the hot path; pools are never freed, so pointers to them stay valid. */
+ * updated by the thread that causes the event, so no lock is taken on the
+ * hot path: the checkout and checkin counts and the wait and hold times
+ * in cells per thread (plain adds, summed when read), the rarer counts and
+ * the gauges as atomics. Pools are never freed, so pointers to them stay
+ * valid. */
 #ifndef POOLWATCH_POOL_H
 #define POOLWATCH_POOL_H
 
@@ -10,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/histogram.h"
+#include "core/thread_cells.h"
 
 typedef enum pw__pool_kind {
   PW__POOL_LIBPQ,
@@ -18,17 +22,29 @@ typedef enum pw__pool_kind {
 } pw__pool_kind;
 
 /* Each pool's counters, in one list: the field, its key under the
- * report's "counters" and its word in the text report. connects counts
+ * report's "counters" and its word in the text report, and how it is
+ * kept: `cell` for the hot path's counts (per-thread cells, plain adds,
+ * summed when read), `atomic` for the rarer ones. connects counts
  * attempts, failed_connects is a subset of it; checkouts counts successful
  * checkouts, failed_checkouts is counted apart. */
-#define PW__POOL_COUNTERS(X) \
-  X(connects)                \
-  X(failed_connects)         \
-  X(closes)                  \
-  X(reconnects)              \
-  X(checkouts)               \
-  X(failed_checkouts)        \
-  X(checkins)
+#define PW__POOL_COUNTERS(X)  \
+  X(connects, atomic)         \
+  X(failed_connects, atomic)  \
+  X(closes, atomic)           \
+  X(reconnects, atomic)       \
+  X(checkouts, cell)          \
+  X(failed_checkouts, atomic) \
+  X(checkins, cell)
+
+/* The type, reading and reset of each way of keeping a counter. */
+typedef _Atomic uint64_t pw__counter_atomic;
+typedef pw__counter pw__counter_cell;
+static inline uint64_t pw__counter_read_atomic(const pw__counter_atomic *c) {
+  return atomic_load_explicit(c, memory_order_relaxed);
+}
+static inline uint64_t pw__counter_read_cell(const pw__counter_cell *c) { return pw__counter_get(c); }
+static inline void pw__counter_reset_atomic(pw__counter_atomic *c) { atomic_store(c, 0); }
+static inline void pw__counter_reset_cell(pw__counter_cell *c) { pw__counter_zero(c); }
 
 typedef struct pw__pool {
   const void *_Atomic key; /* ConnectionPool_T, or the pool handle for API pools */
@@ -36,11 +52,7 @@ typedef struct pw__pool {
   pw__pool_kind kind;
   _Atomic long configured_size; /* -1: unknown */
   _Atomic long max_size;        /* -1: unknown */
-  _Atomic long size;            /* connections holding a server connection */
-  _Atomic long checked_out;     /* unused for libpq: every connection is in use */
-  _Atomic long peak_size;
-  _Atomic long peak_checked_out;
-#define PW__COUNTER_FIELD(name) _Atomic uint64_t name;
+#define PW__COUNTER_FIELD(name, kind) pw__counter_##kind name;
   PW__POOL_COUNTERS(PW__COUNTER_FIELD)
 #undef PW__COUNTER_FIELD
   _Atomic bool started, stopped;
@@ -48,6 +60,14 @@ typedef struct pw__pool {
   _Atomic long held_too_long; /* checkouts over the threshold right now */
   pw__histogram wait, hold, connect;
   struct pw__pool *_Atomic next;
+  /* The gauges change on every checkout and checkin, from every thread
+   * that uses the pool: on a cache line of their own, so that line's
+   * trips between cores do not take the fields above with them (every
+   * hook reads the key and the cells' list heads). */
+  _Alignas(64) _Atomic long size; /* connections holding a server connection */
+  _Atomic long checked_out;       /* unused for libpq: every connection is in use */
+  _Atomic long peak_size;
+  _Atomic long peak_checked_out; /* the struct's size rounds up: nothing follows on the line */
 } pw__pool;
 
 /* Snapshot of one pool's contract metrics. */

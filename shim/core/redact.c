@@ -3,11 +3,13 @@
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/buf.h"
+#include "common/spinlock.h"
 
 /* The fields worth showing, collected from whichever form was used. */
 typedef struct fields {
@@ -120,7 +122,11 @@ static char *format(const fields *f) {
   for (int i = 0; i < 5; i++) {
     if (!values[i][0]) continue;
     bool plain = strcspn(values[i], " '\\") == strlen(values[i]);
-    pw__buf_printf(&b, b.len ? " %s=" : "%s=", names[i]);
+    /* Pieces rather than printf: this runs on every connect, and a
+     * formatted print costs a few hundred instructions a field. */
+    if (b.len) pw__buf_puts(&b, " ");
+    pw__buf_puts(&b, names[i]);
+    pw__buf_puts(&b, "=");
     if (plain) {
       pw__buf_puts(&b, values[i]);
     } else {
@@ -140,10 +146,66 @@ static char *format(const fields *f) {
   return b.data;
 }
 
+/* The last conninfo redacted, known by a hash of its text (never the text
+ * itself, which may hold a password), and its description. A program
+ * connects with the same conninfo again and again, and parsing and
+ * formatting one costs about 3,000 instructions, most of what poolwatch
+ * adds to a connect; hashing it costs a few per 8 bytes. Two conninfos
+ * with the same length and 64-bit hash would share a description, which
+ * is still redacted. The memo is only tried, never waited for: a forked
+ * child whose parent was in the middle of it must not hang. */
+#define MEMO_MAX 256
+
+static struct {
+  pw__spinlock lock;
+  uint64_t hash;
+  size_t length; /* 0: empty */
+  char description[MEMO_MAX];
+} memo;
+
+static bool memo_try_lock(void) {
+  return !atomic_flag_test_and_set_explicit(&memo.lock.held, memory_order_acquire);
+}
+
+static uint64_t hash_text(const char *text, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    memcpy(&word, text + i, 8);
+    h = (h ^ word) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+  }
+  uint64_t tail = 0;
+  memcpy(&tail, text + i, n - i);
+  h = (h ^ tail) * 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 32);
+}
+
 char *pw__redact_conninfo(const char *conninfo) {
+  size_t n = conninfo ? strlen(conninfo) : 0;
+  uint64_t hash = conninfo ? hash_text(conninfo, n) : 0;
+  char known[MEMO_MAX];
+  bool hit = false;
+  if (conninfo && memo_try_lock()) {
+    if (memo.length == n + 1 && memo.hash == hash) {
+      memcpy(known, memo.description, sizeof(known));
+      hit = true;
+    }
+    pw__spin_unlock(&memo.lock);
+  }
+  if (hit) return strdup(known);
+
   fields f = {0};
   parse_any(&f, conninfo);
-  return format(&f);
+  char *description = format(&f);
+  if (conninfo && description && strlen(description) < MEMO_MAX && memo_try_lock()) {
+    memo.hash = hash;
+    memo.length = n + 1;
+    strcpy(memo.description, description);
+    pw__spin_unlock(&memo.lock);
+  }
+  return description;
 }
 
 char *pw__redact_params(const char *const *keywords, const char *const *values,

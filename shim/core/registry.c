@@ -82,6 +82,32 @@ static const recent *recall(const recent *ring, const void *key) {
 
 /* ---- connections --------------------------------------------------- */
 
+/* Under SH's lock. */
+static void keep_table(shard *sh) {
+  if (sh->conns) return;
+  sh->keeper.r = (pw__conn_record){.conn = sh, .inherited = true};
+  HASH_ADD(hh, sh->conns, r.conn, sizeof(sh->keeper.r.conn), &sh->keeper);
+}
+
+/* A zeroed entry: the shard's spare if it has one (connects and closes
+ * come in turns), else a new one. */
+static conn_entry *entry_new(shard *sh) {
+  pw__spin_lock(&sh->lock);
+  conn_entry *e = sh->spare;
+  sh->spare = NULL;
+  pw__spin_unlock(&sh->lock);
+  if (e) memset(e, 0, sizeof(*e));
+  return e ? e : calloc(1, sizeof(*e));
+}
+
+static void entry_free(shard *sh, conn_entry *e) {
+  pw__spin_lock(&sh->lock);
+  conn_entry *spare = sh->spare;
+  sh->spare = e;
+  pw__spin_unlock(&sh->lock);
+  free(spare);
+}
+
 /* The outcome of a connect (a new connection, an asynchronous one reaching
  * its end, a reset, or an annotated pool's own connect): a connection up
  * counts toward the pool's size and connect time, a failure among its
@@ -107,7 +133,7 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
     return;
   }
 
-  conn_entry *e = calloc(1, sizeof(*e));
+  conn_entry *e = entry_new(shard_of(conn));
   if (e) {
     e->r = (pw__conn_record){
       .conn = conn, .pool = pool, .stack = stack, .opened_ns = start_ns,
@@ -123,6 +149,7 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
      * back (inherited across fork, or finished by an untracked path). */
     HASH_FIND(hh, sh->conns, &conn, sizeof(conn), stale);
     if (stale) HASH_DEL(sh->conns, stale);
+    keep_table(sh);
     HASH_ADD(hh, sh->conns, r.conn, sizeof(e->r.conn), e);
     pw__spin_unlock(&sh->lock);
     if (stale) {
@@ -217,7 +244,7 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
     if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
   }
   free(e->r.conninfo);
-  free(e);
+  entry_free(sh, e);
   return true;
 }
 
@@ -263,7 +290,7 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
 void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stack,
                        uint64_t start_ns, uint64_t end_ns) {
   mark_used(pool);
-  atomic_fetch_add_explicit(&pool->checkouts, 1, memory_order_relaxed);
+  pw__counter_add(&pool->checkouts, 1);
   pw__histogram_record(&pool->wait, end_ns - start_ns);
   pw__checkout_record record = {
     .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns, .thread = thread_id(),
@@ -321,11 +348,7 @@ static void checkout_ended(const pw__checkout_record *c, uint64_t now) {
   atomic_fetch_sub_explicit(&pool->checked_out, 1, memory_order_relaxed);
   uint64_t held = now - c->at_ns;
   pw__histogram_record(&pool->hold, held);
-  if (c->stack) {
-    pw__stack *s = (pw__stack *)c->stack;
-    atomic_fetch_add_explicit(&s->hold_ns, held, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->holds, 1, memory_order_relaxed);
-  }
+  if (c->stack) pw__stack_hold_add(c->stack, held);
   if (c->reported_held)
     emit("held_too_long_returned", pool, c->handle, c->stack, pw__seconds(held), NULL);
 }
@@ -350,7 +373,7 @@ void pw__checkin_account(pw__pool *pool, const void *handle, const pw__checkout_
   mark_used(pool);
   uint64_t now = pw__now_ns();
   if (!taken->inherited) {
-    atomic_fetch_add_explicit(&pool->checkins, 1, memory_order_relaxed);
+    pw__counter_add(&pool->checkins, 1);
     checkout_ended(taken, now);
     emit("checkin", pool, handle, stack, pw__seconds(now - taken->at_ns), NULL);
   }

@@ -43,6 +43,14 @@ typedef struct recent {
 typedef struct shard {
   pw__spinlock lock;
   conn_entry *conns;
+  /* uthash frees a table when its last entry goes and allocates it again
+   * with the next (two allocations, 576 bytes zeroed): a program that
+   * connects and closes one connection at a time paid that on every
+   * connect. The keeper, an entry no PGconn can match (its key is the
+   * shard), keeps the table alive; it looks inherited, so every walk of
+   * the table already skips it. */
+  conn_entry keeper;
+  conn_entry *spare; /* the last entry freed, for the next connect */
   pw__checkout_table checkouts;
   handle_entry *handles;
   recent finished[RECENT_COUNT];

@@ -6,13 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
 #include "common/limits.h"
 #include "common/spinlock.h"
 #include "core/source_frames.h"
 #include "core/stack_cache.h"
+#include "core/unwind_loader.h"
 
 /* Interned stacks live in a hash table split into shards, each with its
  * own lock, so threads checking out from different call sites do not
@@ -104,14 +102,16 @@ static __attribute__((noinline)) const pw__stack *unwind_and_cache(int depth, ui
   uintptr_t ips[PW__MAX_STACK_DEPTH], slots[PW__MAX_STACK_DEPTH];
   int kept = 0;
   bool cacheable = true;
+  const pw__libunwind *unw = pw__libunwind_load();
   unw_context_t context;
   unw_cursor_t cursor;
-  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return NULL;
-  while (kept < depth && unw_step(&cursor) > 0) {
+  if (!unw || unw->getcontext(&context) != 0 || unw->init_local(&cursor, &context) != 0)
+    return NULL;
+  while (kept < depth && unw->step(&cursor) > 0) {
     unw_word_t ip, sp;
-    unw_get_reg(&cursor, UNW_REG_IP, &ip);
-    unw_get_reg(&cursor, UNW_REG_SP, &sp);
-    if (unw_is_signal_frame(&cursor) > 0) cacheable = false;
+    unw->get_reg(&cursor, UNW_REG_IP, &ip);
+    unw->get_reg(&cursor, UNW_REG_SP, &sp);
+    if (unw->is_signal_frame(&cursor) > 0) cacheable = false;
     if (kept == 0 && own(ip)) continue;
     ips[kept] = ip;
     slots[kept] = sp - sizeof(uintptr_t);
@@ -133,7 +133,8 @@ static __attribute__((noinline)) const pw__stack *unwind_and_cache(int depth, ui
 static __attribute__((noinline)) const pw__stack *capture_source(const pw__source_walker *walker,
                                                                  int depth) {
   void *raw[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
-  int n = unw_backtrace(raw, depth + OWN_FRAMES_MAX);
+  const pw__libunwind *unw = pw__libunwind_load();
+  int n = unw ? unw->backtrace(raw, depth + OWN_FRAMES_MAX) : 0;
   int first = 0;
   while (first < n && own((uintptr_t)raw[first])) first++;
   int kept = n - first < depth ? n - first : depth;
@@ -156,7 +157,8 @@ __attribute__((noinline)) const pw__stack *pw__stack_capture(int depth) {
   return cached ? cached : unwind_and_cache(depth, frame, return_to);
 #else
   void *raw[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
-  int n = unw_backtrace(raw, depth + OWN_FRAMES_MAX);
+  const pw__libunwind *unw = pw__libunwind_load();
+  int n = unw ? unw->backtrace(raw, depth + OWN_FRAMES_MAX) : 0;
   int first = 0;
   while (first < n && own((uintptr_t)raw[first])) first++;
   int kept = n - first < depth ? n - first : depth;

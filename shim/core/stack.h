@@ -8,18 +8,43 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/thread_cells.h"
+
 typedef struct pw__stack {
   uint64_t hash;
   uint32_t id;              /* 1, 2, ... in order of first sight */
   uint16_t depth;
   struct pw__stack *next;   /* in its hash bucket */
-  /* Per call site totals of completed checkouts (connection-seconds).
-   * Threads add to them on every checkin, so they sit on a cache line of
-   * their own, away from the frames that every cached capture reads. */
-  _Alignas(64) _Atomic uint64_t hold_ns;
-  _Atomic uint64_t holds;
-  _Alignas(64) uintptr_t frames[];
+  /* Per call site totals of completed checkouts (connection-seconds),
+   * in cells per thread (pw__stack_hold_cell): threads add to them on
+   * every checkin, and a shared atomic would bounce between cores. */
+  pw__cells holds;
+  uintptr_t frames[];
 } pw__stack;
+
+typedef struct pw__stack_hold_cell {
+  _Atomic uint64_t hold_ns, holds;
+} pw__stack_hold_cell;
+
+/* A checkout from STACK was held HELD_NS. */
+static inline void pw__stack_hold_add(const pw__stack *stack, uint64_t held_ns) {
+  pw__stack_hold_cell *c =
+      pw__cells_mine(&((pw__stack *)stack)->holds, sizeof(pw__stack_hold_cell));
+  if (!c) return;
+  pw__cell_add(&c->hold_ns, held_ns);
+  pw__cell_add(&c->holds, 1);
+}
+
+/* The totals of STACK's completed checkouts. */
+static inline void pw__stack_hold_totals(const pw__stack *stack, uint64_t *hold_ns,
+                                         uint64_t *holds) {
+  *hold_ns = *holds = 0;
+  for (const pw__stack_hold_cell *c = pw__cells_first(&stack->holds); c;
+       c = pw__cells_next(&stack->holds, c)) {
+    *hold_ns += pw__cell_get(&c->hold_ns);
+    *holds += pw__cell_get(&c->holds);
+  }
+}
 
 /* Frames whose addresses fall in [begin, end) are poolwatch's own and are
  * dropped from the top of every captured stack. */

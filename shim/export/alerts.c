@@ -10,6 +10,7 @@
 #include "common/format.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "export/live.h"
 #include "report/symbolize.h"
 
 /* HEADLINE and STACK, symbolized, as one write. */
@@ -17,13 +18,16 @@ static void say_with_stack(const char *headline, const pw__stack *stack) {
   pw__buf text;
   pw__buf_init(&text);
   pw__buf_printf(&text, "poolwatch: %s\n", headline);
-  pw__symbolizer *symbolizer = pw__symbolizer_new();
+  /* The live view's session: a session per message would read every
+   * module's debug info again for each checkout crossing the threshold. */
+  bool shared;
+  pw__symbolizer *symbolizer = pw__session_acquire(&shared);
   pw__frame frames[PW__MAX_STACK_DEPTH * 2];
   size_t n = pw__symbolize(symbolizer, stack ? stack->frames : NULL, stack ? stack->depth : 0,
                            frames, PW__MAX_STACK_DEPTH * 2);
   pw__format_stack(&text, "    ", frames, n);
   if (!text.failed) pw__write_all(STDERR_FILENO, text.data, text.len);
-  pw__symbolizer_free(symbolizer);
+  pw__session_release(symbolizer, shared);
   pw__buf_free(&text);
 }
 

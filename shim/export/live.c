@@ -1,6 +1,8 @@
 /* The live state file `poolwatch top` reads. */
 #include "export/live.h"
 
+#include <link.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,12 +112,53 @@ static void live_connection(pw__conn_record *c, void *arg) {
 }
 
 static void completed_holds(const pw__stack *s, void *arg) {
-  uint64_t holds = atomic_load_explicit(&((pw__stack *)s)->holds, memory_order_relaxed);
+  uint64_t hold_ns, holds;
+  pw__stack_hold_totals(s, &hold_ns, &holds);
   if (!holds) return;
   held *site = site_of(arg, s, NULL);
   if (!site) return;
-  site->seconds += pw__seconds(atomic_load_explicit(&((pw__stack *)s)->hold_ns, memory_order_relaxed));
+  site->seconds += pw__seconds(hold_ns);
   site->count += holds;
+}
+
+/* One libdw session for every tick, so each address is looked up once
+ * (the symbolizer caches them): opening a session reads the debug info of
+ * every module again, and a session per tick at POOLWATCH_INTERVAL=250ms
+ * cost the watched process a core's tenth and grew it by megabytes. It is
+ * opened again only when a library is loaded or unloaded, which the
+ * loader counts (dlpi_adds, dlpi_subs). */
+static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
+static pw__symbolizer *session;
+static unsigned long long session_loads = ~0ull;
+
+static int count_loads(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  *(unsigned long long *)arg = info->dlpi_adds * 1000003ull + info->dlpi_subs;
+  return 1; /* every module carries the same counts: the first will do */
+}
+
+static pw__symbolizer *session_get(void) {
+  unsigned long long loads = 0;
+  dl_iterate_phdr(count_loads, &loads);
+  if (session && loads == session_loads) return session;
+  pw__symbolizer_free(session);
+  session = pw__symbolizer_new();
+  session_loads = loads;
+  return session;
+}
+
+pw__symbolizer *pw__session_acquire(bool *shared) {
+  /* Busy only in a forked child whose parent was in the middle of a
+   * tick: that child makes a session of its own. */
+  *shared = pthread_mutex_trylock(&session_lock) == 0;
+  return *shared ? session_get() : pw__symbolizer_new();
+}
+
+void pw__session_release(pw__symbolizer *symbolizer, bool shared) {
+  if (shared)
+    pthread_mutex_unlock(&session_lock);
+  else
+    pw__symbolizer_free(symbolizer);
 }
 
 static int by_seconds(const void *a, const void *b) {
@@ -188,13 +231,14 @@ void pw__live_format(pw__buf *out) {
     pw__buf_puts(out, n++ ? ",\n  " : "\n  ");
     pw__report_pool_json(out, &pr);
   }
-  pw__symbolizer *symbolizer = pw__symbolizer_new();
+  bool shared;
+  pw__symbolizer *symbolizer = pw__session_acquire(&shared);
   pw__buf_puts(out, "],\n \"oldest\": [");
   rows_json(out, symbolizer, set.oldest, (size_t)set.oldest_count, false);
   pw__buf_puts(out, "],\n \"call_sites\": [");
   rows_json(out, symbolizer, set.sites, set.site_count < TOP_COUNT ? set.site_count : TOP_COUNT,
             true);
   pw__buf_puts(out, "]}\n");
-  pw__symbolizer_free(symbolizer);
+  pw__session_release(symbolizer, shared);
   held_set_free(&set);
 }

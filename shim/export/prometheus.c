@@ -71,11 +71,11 @@ static void metric(pw__buf *out, enum pw__metric_id id, const char *name, pw__po
       sample(out, name, p, (double)p->failed_connects);
       break;
     case PW__METRIC_poolwatch_closes_total: sample(out, name, p, (double)p->closes); break;
-    case PW__METRIC_poolwatch_checkouts_total: sample(out, name, p, (double)p->checkouts); break;
+    case PW__METRIC_poolwatch_checkouts_total: sample(out, name, p, (double)pw__counter_get(&p->checkouts)); break;
     case PW__METRIC_poolwatch_checkout_failures_total:
       sample(out, name, p, (double)p->failed_checkouts);
       break;
-    case PW__METRIC_poolwatch_checkins_total: sample(out, name, p, (double)p->checkins); break;
+    case PW__METRIC_poolwatch_checkins_total: sample(out, name, p, (double)pw__counter_get(&p->checkins)); break;
     case PW__METRIC_poolwatch_leaked_checkouts: sample(out, name, p, (double)p->held_too_long); break;
     case PW__METRIC_poolwatch_findings_total: findings(out, name, p); break;
     case PW__METRIC_poolwatch_wait_seconds: histogram(out, name, p, &p->wait); break;

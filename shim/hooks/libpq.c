@@ -185,19 +185,22 @@ static PGPing hook_PQpingParams(const pw__libpq *pq, __typeof__(PQpingParams) *r
 /* ---- reached through the PLT --------------------------------------------- */
 
 /* A call from inside a hooked call comes from libpq itself, which calls
- * its own exported functions: it goes to the copy already serving the
- * thread, without a lookup. */
+ * its own exported functions (PQconnectdb polls with PQconnectPoll several
+ * times a connect): it goes straight to the copy already serving the
+ * thread, with no lookup and nothing recorded. */
 #define EXPORTED_HOOK(name, ret, params, args, RETURN)                             \
   PW__REAL(name)                                                                   \
   PW__EXPORT ret name params {                                                     \
-    const void *caller = __builtin_return_address(0);                              \
     const pw__libpq *pq = pw__thread.libpq_depth ? pw__thread.libpq_copy : NULL;   \
     __typeof__(name) *real = pq ? pq->name : NULL;                                 \
-    if (!real) {                                                                   \
+    if (real) {                                                                    \
+      RETURN real(PW__ARGS args);                                                  \
+    } else {                                                                       \
+      const void *caller = __builtin_return_address(0);                            \
       real = real_##name(caller);                                                  \
-      pq = pw__libpq_copy_of((const void *)real);                                  \
+      RETURN hook_##name(pw__libpq_copy_of((const void *)real), real, caller,      \
+                         PW__ARGS args);                                           \
     }                                                                              \
-    RETURN hook_##name(pq, real, caller, PW__ARGS args);                           \
   }
 PW__LIBPQ_HOOKS(EXPORTED_HOOK)
 

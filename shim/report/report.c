@@ -218,9 +218,9 @@ void pw__pool_report_fill(pw__pool_report *pr, pw__pool *p) {
 
 void pw__report_counters(pw__buf *out, const pw__pool *pool, const char *open, const char *close) {
   const char *separator = "";
-#define PW__COUNTER_PAIR(name)                                                                \
-  pw__buf_printf(out, "%s%s" #name "%s%llu", separator, open, close,                        \
-                 (unsigned long long)atomic_load_explicit(&pool->name, memory_order_relaxed)); \
+#define PW__COUNTER_PAIR(name, kind)                                        \
+  pw__buf_printf(out, "%s%s" #name "%s%llu", separator, open, close,      \
+                 (unsigned long long)pw__counter_read_##kind(&pool->name)); \
   separator = ", ";
   PW__POOL_COUNTERS(PW__COUNTER_PAIR)
 #undef PW__COUNTER_PAIR
@@ -246,12 +246,10 @@ static int by_hold_seconds(const void *a, const void *b) {
 /* Keeps the stacks whose completed checkouts held the most, largest first. */
 static void keep_call_site(const pw__stack *stack, void *arg) {
   pw__report *r = arg;
-  uint64_t holds = atomic_load_explicit(&((pw__stack *)stack)->holds, memory_order_relaxed);
+  uint64_t hold_ns, holds;
+  pw__stack_hold_totals(stack, &hold_ns, &holds);
   if (!holds) return;
-  pw__call_site site = {
-    .stack = stack, .holds = holds,
-    .hold_seconds = (double)atomic_load_explicit(&((pw__stack *)stack)->hold_ns, memory_order_relaxed) / 1e9,
-  };
+  pw__call_site site = {.stack = stack, .holds = holds, .hold_seconds = (double)hold_ns / 1e9};
   if (r->call_site_count < PW__CALL_SITES_SHOWN) {
     r->call_sites[r->call_site_count++] = site;
   } else if (site.hold_seconds > r->call_sites[PW__CALL_SITES_SHOWN - 1].hold_seconds) {

@@ -88,7 +88,7 @@ void pw__report_summary_line(const pw__report *r, pw__buf *out) {
   unsigned long long connects = 0, checkouts = 0;
   for (size_t i = 0; i < r->pool_count; i++) {
     connects += r->pools[i].pool->connects;
-    checkouts += r->pools[i].pool->checkouts;
+    checkouts += pw__counter_get(&r->pools[i].pool->checkouts);
   }
   if (r->leaked_connections + r->leaked_checkouts == 0)
     pw__buf_printf(out, "poolwatch: no leaks (pid %d: %llu connects, %llu checkouts, %zu findings, %zu suppressed)\n",

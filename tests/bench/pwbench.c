@@ -5,6 +5,7 @@
  *   pwbench zdb THREADS SECONDS [FRAMES]   libzdb checkout+checkin pairs
  *   pwbench api THREADS SECONDS [FRAMES]   the same on an annotated pool
  *   pwbench connect COUNT                  PQconnectdb + PQfinish
+ *   pwbench live SECONDS                   a steady service, for the live view
  *   pwbench mem-checkouts N                RSS of N live checkouts
  *   pwbench mem-stacks LEVELS              RSS of 2^LEVELS distinct stacks
  *
@@ -181,17 +182,96 @@ static void zdb_start(int size) {
 
 /* ---- connect ------------------------------------------------------------ */
 
+/* The loop callgrind counts (--toggle-collect=connect_loop): the client's
+ * instructions per connect, with and without the shim. */
+/* A conninfo as programs write them: the shim redacts and keeps it. */
+static char conninfo[512];
+
+static void connect_once(void) {
+  PGconn *c = PQconnectdb(conninfo);
+  if (PQstatus(c) != CONNECTION_OK) die(PQerrorMessage(c));
+  PQfinish(c);
+}
+
+__attribute__((noinline)) void connect_loop(int count) {
+  for (int i = 0; i < count; i++) connect_once();
+}
+
 static void run_connect(int count) {
+  const char *host = getenv("PGHOST"), *user = getenv("PGUSER"), *db = getenv("PGDATABASE");
+  snprintf(conninfo, sizeof(conninfo), "host=%s dbname=%s user=%s application_name=pwbench",
+           host ? host : "/tmp", db ? db : "postgres", user ? user : "postgres");
+  /* One connect first, untimed and uncounted: libpq and poolwatch set
+   * themselves up once per process (libunwind is loaded on the first
+   * stack capture). */
+  connect_once();
   uint64_t t0 = now_ns();
-  for (int i = 0; i < count; i++) {
-    PGconn *c = PQconnectdb("");
-    if (PQstatus(c) != CONNECTION_OK) die(PQerrorMessage(c));
-    PQfinish(c);
-  }
+  connect_loop(count);
   printf("ns_per_op=%.0f\n", (double)(now_ns() - t0) / count);
 }
 
 /* ---- memory ------------------------------------------------------------- */
+
+static long rss_bytes(void);
+static void checkout_here(void);
+
+/* CPU time of the whole process (all threads: the monitor thread too). */
+static uint64_t cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- a steady service --------------------------------------------------- */
+
+/* What the live view watches: an annotated pool with 8 checkouts left out
+ * from 8 call sites (the view's oldest rows) and a steady trickle of
+ * checkouts from 64 more (its call sites), for SECONDS. Prints the RSS
+ * and the CPU time used from 3.5 s in (after the view's first ticks,
+ * which open its libdw session) to the end: with the view on, the RSS
+ * should stay flat. bench.py compares the CPU time with POOLWATCH_LIVE=1
+ * and without. */
+__attribute__((noipa)) static void trickle(int site) {
+  if (site > 0) {
+    trickle(site - 1);
+    sink++;
+    return;
+  }
+  checkout_here();
+}
+
+__attribute__((noipa)) static void leave_out(int site) {
+  static char conns[8];
+  if (site > 0) {
+    leave_out(site - 1);
+    sink++;
+    return;
+  }
+  static int next;
+  pw_checkout_begin(api_pool.pw);
+  pw_checkout_end(api_pool.pw, &conns[next++ % 8]);
+}
+
+static void run_live(double seconds) {
+  api_pool.pw = pw_pool_declare("service", 16, 16);
+  for (int i = 0; i < 8; i++) leave_out(i);
+  uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
+  long rss_first = -1;
+  uint64_t steady_at = 0, cpu_first = 0;
+  while (now_ns() < end) {
+    for (int i = 0; i < 64; i++) trickle(i);
+    if (rss_first < 0 && now_ns() - start > 3500000000u) {
+      rss_first = rss_bytes();
+      steady_at = now_ns();
+      cpu_first = cpu_ns();
+    }
+    struct timespec nap = {0, 10 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+  }
+  if (!steady_at) die("live: SECONDS must be more than 3.5");
+  printf("rss_first=%ld rss_last=%ld steady_s=%.3f steady_cpu_s=%.4f\n", rss_first, rss_bytes(),
+         (double)(now_ns() - steady_at) / 1e9, (double)(cpu_ns() - cpu_first) / 1e9);
+}
 
 static long rss_bytes(void) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -284,12 +364,14 @@ int main(int argc, char **argv) {
     }
   } else if (strcmp(what, "connect") == 0 && argc == 3) {
     run_connect(atoi(argv[2]));
+  } else if (strcmp(what, "live") == 0 && argc == 3) {
+    run_live(atof(argv[2]));
   } else if (strcmp(what, "mem-checkouts") == 0 && argc == 3) {
     run_mem_checkouts(atol(argv[2]));
   } else if (strcmp(what, "mem-stacks") == 0 && argc == 3) {
     run_mem_stacks(atoi(argv[2]));
   } else {
-    fprintf(stderr, "usage: pwbench zdb|api THREADS SECONDS [FRAMES] | connect COUNT |"
+    fprintf(stderr, "usage: pwbench zdb|api THREADS SECONDS [FRAMES] | connect COUNT | live SECONDS |"
                     " mem-checkouts N | mem-stacks LEVELS\n");
     return 2;
   }

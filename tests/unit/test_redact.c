@@ -26,6 +26,20 @@ static void test_conninfo_keywords(void **state) {
       "Xy7secret", "host=db.example port=5433 dbname=shop user=app password=***");
 }
 
+/* A program connects with the same conninfo again and again, and the last
+ * description is remembered: conninfos of the same length that differ
+ * must still each get their own, in any order. */
+static void test_conninfo_repeated_and_alternating(void **state) {
+  for (int round = 0; round < 3; round++) {
+    check_redacted(pw__redact_conninfo("host=a dbname=x user=u password=Pw1secret"), "Pw1secret",
+                   "host=a dbname=x user=u password=***");
+    check_redacted(pw__redact_conninfo("host=b dbname=y user=v password=Pw1secret"), "Pw1secret",
+                   "host=b dbname=y user=v password=***");
+    check_redacted(pw__redact_conninfo("host=b dbname=y user=v password=Pw1secret"), "Pw1secret",
+                   "host=b dbname=y user=v password=***");
+  }
+}
+
 static void test_conninfo_keeps_only_what_identifies_the_server(void **state) {
   /* The server, the user and the application name tell connections apart;
    * other keywords (sslkey paths, timeouts) are dropped. */
@@ -174,6 +188,7 @@ static void test_text_uri_password_with_reserved_characters(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_conninfo_keywords),
+    cmocka_unit_test(test_conninfo_repeated_and_alternating),
     cmocka_unit_test(test_conninfo_keeps_only_what_identifies_the_server),
     cmocka_unit_test(test_conninfo_quoted_values),
     cmocka_unit_test(test_conninfo_spaces_around_equals),

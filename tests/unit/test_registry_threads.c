@@ -123,8 +123,8 @@ static void test_threads_with_handoffs_keep_exact_counts(void **state) {
   const long failures = (long)THREADS * ((ROUNDS + FAILED_EVERY - 1) / FAILED_EVERY);
   pw__pool_metrics m;
   pw__pool_metrics_get(pool, &m);
-  ASSERT_EQ(pool->checkouts, total);
-  ASSERT_EQ(pool->checkins, total);
+  ASSERT_EQ(pw__counter_get(&pool->checkouts), total);
+  ASSERT_EQ(pw__counter_get(&pool->checkins), total);
   ASSERT_EQ(pool->failed_checkouts, failures);
   ASSERT_EQ(m.checked_out, 0);
   ASSERT_EQ(m.size, THREADS);
@@ -151,9 +151,75 @@ static void test_threads_with_handoffs_keep_exact_counts(void **state) {
   pw__snapshot_free(&s);
 }
 
+/* Counts live in cells per thread; a thread that exits gives its cells up
+ * and a later thread takes them over. Waves of short-lived threads, with
+ * a reader summing the cells all along: the counts stay exact, and the
+ * cells number no more than the threads alive at once. */
+enum { WAVES = 6, WAVE_ROUNDS = 500 };
+static pw__pool *wave_pool;
+static char wave_key;
+static atomic_bool waves_done;
+
+static void *wave_worker(void *arg) {
+  (void)arg;
+  for (int round = 0; round < WAVE_ROUNDS; round++) {
+    char *handle = malloc(1);
+    if (!handle) abort();
+    uint64_t now = pw__now_ns();
+    pw__checkout_done(wave_pool, handle, site(0, round % 3), now, now + 100);
+    if (!pw__checkin(wave_pool, handle, NULL, false)) abort();
+    free(handle);
+  }
+  return NULL;
+}
+
+static void *wave_reader(void *arg) {
+  (void)arg;
+  uint64_t last = 0;
+  while (!atomic_load(&waves_done)) {
+    uint64_t now = pw__counter_get(&wave_pool->checkouts);
+    if (now < last) abort(); /* a cell handed over lost its count */
+    last = now;
+    pw__distribution d;
+    pw__histogram_summarize(&wave_pool->hold, &d);
+  }
+  return NULL;
+}
+
+static size_t cells_of(const pw__cells *set) {
+  size_t n = 0;
+  for (void *c = pw__cells_first(set); c; c = pw__cells_next(set, c)) n++;
+  return n;
+}
+
+static void test_thread_cells_are_handed_over_exactly(void **state) {
+  wave_pool = pw__pool_find(&wave_key, PW__POOL_API, "waves");
+  ASSERT_TRUE(wave_pool != NULL, "pw__pool_find failed");
+  pthread_t reader;
+  ASSERT_EQ(pthread_create(&reader, NULL, wave_reader, NULL), 0);
+  for (int wave = 0; wave < WAVES; wave++) {
+    pthread_t threads[THREADS];
+    for (int i = 0; i < THREADS; i++)
+      ASSERT_EQ(pthread_create(&threads[i], NULL, wave_worker, NULL), 0);
+    for (int i = 0; i < THREADS; i++) pthread_join(threads[i], NULL);
+  }
+  atomic_store(&waves_done, true);
+  pthread_join(reader, NULL);
+
+  const uint64_t total = (uint64_t)WAVES * THREADS * WAVE_ROUNDS;
+  ASSERT_EQ(pw__counter_get(&wave_pool->checkouts), total);
+  ASSERT_EQ(pw__counter_get(&wave_pool->checkins), total);
+  ASSERT_EQ(recorded(&wave_pool->hold), total);
+  ASSERT_EQ(recorded(&wave_pool->wait), total);
+  ASSERT_TRUE(cells_of(&wave_pool->checkouts.cells) <= THREADS,
+              "%zu cells for %d threads alive at once: exited threads' cells were not reused",
+              cells_of(&wave_pool->checkouts.cells), THREADS);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_threads_with_handoffs_keep_exact_counts),
+    cmocka_unit_test(test_thread_cells_are_handed_over_exactly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,7 +60,7 @@
       fail_msg("%s contains \"%s\": \"%s\"", #text, (needle), assert_text_);             \
   } while (0)
 
-/* How many values a histogram holds, over all its stripes. */
+/* How many values a histogram holds, over all its cells. */
 #include "core/histogram.h"
 static inline uint64_t recorded(const pw__histogram *h) {
   uint64_t count, sum_ns;
