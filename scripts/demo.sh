@@ -45,4 +45,14 @@ if /usr/bin/python3 -c 'import psycopg2' 2>/dev/null; then
   run leaky_psycopg2 /usr/bin/python3 examples/leaky_psycopg2.py
 fi
 
+# The seed's scenario: a SQLAlchemy QueuePool that runs out. `poolwatch
+# run` puts poolwatch's Python support on PYTHONPATH, so SQLAlchemy's pool
+# is tracked with no change to the program; the report's pool_exhausted
+# finding lists who holds the pool's connections.
+if /usr/bin/python3 -c 'import sqlalchemy, psycopg2' 2>/dev/null; then
+  printf '\n=== leaky_sqlalchemy, under poolwatch run\n\n'
+  build/tools/poolwatch run --output "$out/leaky_sqlalchemy" -- \
+    /usr/bin/python3 examples/leaky_sqlalchemy.py || true
+fi
+
 printf '\nAll reports (JSON, text, dashboard) are in %s\n' "$out"

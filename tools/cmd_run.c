@@ -269,6 +269,26 @@ static void free_old_reports(old_reports *old) {
   free(old->list);
 }
 
+/* Python programs load poolwatch's Python support (shim/lang/python) from
+ * the sitecustomize in poolwatch/python beside the library, in the build
+ * tree as once installed: it goes first on PYTHONPATH when it is there. */
+static bool add_python_support(const char *library) {
+  const char *slash = strrchr(library, '/');
+  if (!slash) return true;
+  pw__buf path;
+  pw__buf_init(&path);
+  pw__buf_printf(&path, "%.*s/poolwatch/python", (int)(slash - library), library);
+  struct stat st;
+  bool ok = true;
+  if (path.data && stat(path.data, &st) == 0 && S_ISDIR(st.st_mode)) {
+    const char *old = getenv("PYTHONPATH");
+    if (old && *old) pw__buf_printf(&path, ":%s", old);
+    ok = path.data && setenv("PYTHONPATH", path.data, 1) == 0;
+  }
+  pw__buf_free(&path);
+  return ok;
+}
+
 static bool set_environment(const run_args *args, const char *library, const char *output_dir) {
   for (size_t i = 0; i < pw__option_count; i++) {
     if (args->values[i] && setenv(pw__option_table[i].name, args->values[i], 1) != 0) return false;
@@ -283,7 +303,7 @@ static bool set_environment(const run_args *args, const char *library, const cha
   if (preload && *preload) pw__buf_printf(&value, ":%s", preload);
   bool ok = value.data && setenv("LD_PRELOAD", value.data, 1) == 0;
   pw__buf_free(&value);
-  return ok;
+  return ok && add_python_support(library);
 }
 
 /* The program's pid while it runs, for forwarding termination requests. */

@@ -11,7 +11,7 @@
 
 bool pw__detect_pools_not_closed(pw__snapshot *s) {
   for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next)) {
-    if (p->kind == PW__POOL_LIBPQ || !pw__pool_has_events(p) || !atomic_load(&p->started) ||
+    if (!pw__pool_kind_must_close(p->kind) || !pw__pool_has_events(p) || !atomic_load(&p->started) ||
         atomic_load(&p->stopped))
       continue;
     pw__finding_record *grown = realloc(s->findings, (s->finding_count + 1) * sizeof(*grown));

@@ -25,8 +25,25 @@ const char *pw__pool_kind_name(pw__pool_kind kind) {
     case PW__POOL_LIBPQ: return "libpq";
     case PW__POOL_LIBZDB: return "libzdb";
     case PW__POOL_API: return "api";
+    case PW__POOL_SQLALCHEMY: return "sqlalchemy";
+    case PW__POOL_PSYCOPG2: return "psycopg2.pool";
+    case PW__POOL_PSYCOPG_POOL: return "psycopg_pool";
   }
   return "unknown";
+}
+
+bool pw__pool_kind_parse(const char *name, pw__pool_kind *kind) {
+  for (pw__pool_kind k = PW__POOL_LIBPQ; k <= PW__POOL_PSYCOPG_POOL; k++) {
+    if (name && strcmp(name, pw__pool_kind_name(k)) == 0) {
+      *kind = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool pw__pool_kind_must_close(pw__pool_kind kind) {
+  return kind == PW__POOL_LIBZDB || kind == PW__POOL_API;
 }
 
 static pw__pool *lookup(const void *key) {
@@ -88,8 +105,11 @@ void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m) {
     m->peak_checked_out = atomic_load(&p->peak_checked_out);
   }
   m->checked_in = m->size > m->checked_out ? m->size - m->checked_out : 0;
-  m->overflow = m->configured_size >= 0 && m->size > m->configured_size
-                    ? m->size - m->configured_size : 0;
+  if (atomic_load(&p->has_library_overflow))
+    m->overflow = atomic_load(&p->library_overflow);
+  else
+    m->overflow = m->configured_size >= 0 && m->size > m->configured_size
+                      ? m->size - m->configured_size : 0;
   uint64_t waits, waited_ns;
   pw__histogram_totals(&p->wait, &waits, &waited_ns);
   m->wait_time = waits ? (double)waited_ns / (double)waits / 1e9 : 0;

@@ -19,6 +19,9 @@ typedef enum pw__pool_kind {
   PW__POOL_LIBPQ,
   PW__POOL_LIBZDB,
   PW__POOL_API,
+  PW__POOL_SQLALCHEMY,    /* SQLAlchemy's pools, seen through its pool events */
+  PW__POOL_PSYCOPG2,      /* psycopg2.pool's SimpleConnectionPool and ThreadedConnectionPool */
+  PW__POOL_PSYCOPG_POOL,  /* psycopg 3's psycopg_pool.ConnectionPool */
 } pw__pool_kind;
 
 /* Each pool's counters, in one list: the field, its key under the
@@ -58,6 +61,11 @@ typedef struct pw__pool {
   _Atomic bool started, stopped;
   _Atomic bool used;
   _Atomic long held_too_long; /* checkouts over the threshold right now */
+  /* pool.overflow as the pool's library defines it (SQLAlchemy's
+   * QueuePool.overflow() is negative while the pool is below its size),
+   * when the library reports it; else it is derived from the sizes. */
+  _Atomic long library_overflow;
+  _Atomic bool has_library_overflow;
   pw__histogram wait, hold, connect;
   struct pw__pool *_Atomic next;
   /* The gauges change on every checkout and checkin, from every thread
@@ -94,6 +102,13 @@ pw__pool *pw__pool_first(void);
  * connection was adopted by an annotated pool has nothing to say. */
 bool pw__pool_has_events(const pw__pool *p);
 const char *pw__pool_kind_name(pw__pool_kind kind);
+/* The kind named NAME (as pw__pool_kind_name spells it); false if unknown. */
+bool pw__pool_kind_parse(const char *name, pw__pool_kind *kind);
+/* Is a pool of KIND still open at exit a bug in its library's own
+ * practice? libzdb pools and annotated pools are stopped by their
+ * programs; nobody disposes a SQLAlchemy engine or closes a Python pool
+ * at exit, and the interpreter's shutdown closes their connections. */
+bool pw__pool_kind_must_close(pw__pool_kind kind);
 
 void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m);
 /* Adds DELTA to a gauge and raises its peak. */

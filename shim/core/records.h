@@ -43,6 +43,8 @@ typedef struct pw__conn_record {
   pw__connect_state state;
   bool inherited;          /* opened by the parent before fork() */
   bool reported_held;      /* crossed POOLWATCH_LEAK_THRESHOLD already */
+  bool at_census;          /* still open when the census was taken */
+  bool closed_at_shutdown; /* open at the census, closed after it */
   char *conninfo;          /* redacted */
 } pw__conn_record;
 
@@ -55,6 +57,8 @@ typedef struct pw__checkout_record {
   pid_t thread;
   bool inherited;
   bool reported_held;      /* crossed POOLWATCH_LEAK_THRESHOLD already */
+  bool at_census;          /* still checked out when the census was taken */
+  bool closed_at_shutdown; /* out at the census, returned or closed after it */
 } pw__checkout_record;
 
 typedef struct pw__holder {
@@ -75,9 +79,9 @@ typedef struct pw__finding_record {
 } pw__finding_record;
 
 typedef struct pw__snapshot {
-  pw__conn_record *conns;         /* live, non-inherited */
+  pw__conn_record *conns;         /* live, non-inherited, then closed_at_shutdown */
   size_t conn_count;
-  pw__checkout_record *checkouts; /* live, non-inherited */
+  pw__checkout_record *checkouts; /* live, non-inherited, then closed_at_shutdown */
   size_t checkout_count;
   pw__finding_record *findings;
   size_t finding_count;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/census.h"
 #include "common/clock.h"
 #include "core/findings.h"
 #include "core/registry_shards.h"
@@ -243,7 +244,10 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
     emit("close", pool, conn, stack, held, NULL);
     if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
   }
-  free(e->r.conninfo);
+  if (e->r.at_census && !e->r.inherited)
+    pw__census_keep_conn(&e->r); /* takes the conninfo */
+  else
+    free(e->r.conninfo);
   entry_free(sh, e);
   return true;
 }
@@ -351,6 +355,7 @@ static void checkout_ended(const pw__checkout_record *c, uint64_t now) {
   if (c->stack) pw__stack_hold_add(c->stack, held);
   if (c->reported_held)
     emit("held_too_long_returned", pool, c->handle, c->stack, pw__seconds(held), NULL);
+  if (c->at_census) pw__census_keep_checkout(c);
 }
 
 bool pw__checkin_take(const void *handle, pw__checkout_record *taken, const void **conn) {
@@ -473,6 +478,7 @@ void pw__registry_atfork_child(void) {
       c->inherited = true;
   }
   pw__findings_atfork_child();
+  pw__census_atfork_child();
   cached_thread_id = 0;
   atomic_store(&used, false);
 }

@@ -96,6 +96,18 @@ void pw__finding_add(pw__finding_kind kind, pw__pool *pool, const pw__stack *sta
 /* Adds to TOTALS[kind] the occurrences of each finding kind in POOL. */
 void pw__finding_totals(const pw__pool *pool, uint64_t totals[PW__FINDING_KIND_COUNT]);
 
+/* --- the census ----------------------------------------------------- */
+
+/* The program's own code has finished: a language runtime (Python, Ruby,
+ * Perl) is about to finalize, and its finalizers will close whatever the
+ * program left open, which would hide every leak. Marks each connection
+ * and checkout open now that counts as a leak (connections of the libpq
+ * pool or of a stopped pool, every checkout); one closed afterwards stays
+ * in the registry as closed_at_shutdown, so the exit report still lists
+ * it. Returns how many it marked. May be called again: it marks what is
+ * open then. */
+size_t pw__census_take(void);
+
 /* --- snapshots for reports ------------------------------------------ */
 
 /* Who holds POOL's connections right now: one entry per stack, with how

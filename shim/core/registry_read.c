@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "core/census.h"
 #include "core/findings.h"
 #include "core/registry_shards.h"
 
@@ -62,6 +63,32 @@ static bool grow(void **array, size_t *cap, size_t size) {
   return true;
 }
 
+/* ---- the census ------------------------------------------------------ */
+
+size_t pw__census_take(void) {
+  size_t marked = 0;
+  for (int i = 0; i < SHARD_COUNT; i++) {
+    shard *sh = &pw__shards[i];
+    pw__spin_lock(&sh->lock);
+    /* A pool's idle connections are the pool's, not leaks (see the
+     * report's counts_as_leak): only the program's own are marked. */
+    for (conn_entry *e = sh->conns; e; e = e->hh.next) {
+      if (e->r.inherited || e->r.at_census) continue;
+      if (e->r.pool->kind != PW__POOL_LIBPQ && !atomic_load(&e->r.pool->stopped)) continue;
+      e->r.at_census = true;
+      marked++;
+    }
+    for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c;
+         c = pw__checkout_table_next(&sh->checkouts, c)) {
+      if (c->inherited || c->at_census) continue;
+      c->at_census = true;
+      marked++;
+    }
+    pw__spin_unlock(&sh->lock);
+  }
+  return marked;
+}
+
 bool pw__snapshot_take(pw__snapshot *s) {
   memset(s, 0, sizeof(*s));
   s->taken_ns = pw__now_ns();
@@ -86,6 +113,7 @@ bool pw__snapshot_take(pw__snapshot *s) {
     }
     pw__spin_unlock(&sh->lock);
   }
+  if (ok) ok = pw__census_copy(s);
   if (ok) ok = pw__findings_copy(s);
   if (!ok) pw__snapshot_free(s);
   return ok;

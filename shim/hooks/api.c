@@ -19,18 +19,18 @@ static pthread_mutex_t declare_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static pw__pool *core(pw_pool *pool) { return (pw__pool *)pool; }
 
-PW__EXPORT pw_pool *pw_v1_pool_declare(const char *name, int size, int max_size) {
+static pw_pool *declare(pw__pool_kind kind, const char *name, int size, int max_size) {
   if (!name) return NULL;
   int saved = errno;
   pw__init();
   pthread_mutex_lock(&declare_lock);
   pw__pool *pool = NULL;
   for (pw__pool *p = pw__pool_first(); p; p = atomic_load(&p->next))
-    if (p->kind == PW__POOL_API && strcmp(p->name, name) == 0) pool = p;
+    if (p->kind == kind && strcmp(p->name, name) == 0) pool = p;
   if (!pool) {
     /* The key only has to be unique: the name's own copy serves. */
     char *key = strdup(name);
-    pool = key ? pw__pool_find(key, PW__POOL_API, name) : NULL;
+    pool = key ? pw__pool_find(key, kind, name) : NULL;
   }
   pthread_mutex_unlock(&declare_lock);
   if (pool) {
@@ -42,6 +42,33 @@ PW__EXPORT pw_pool *pw_v1_pool_declare(const char *name, int size, int max_size)
   }
   errno = saved;
   return (pw_pool *)pool;
+}
+
+PW__EXPORT pw_pool *pw_v1_pool_declare(const char *name, int size, int max_size) {
+  return declare(PW__POOL_API, name, size, max_size);
+}
+
+/* Only the kinds a language runtime's pools report through this API; the
+ * libpq and libzdb pools are poolwatch's own to declare. */
+PW__EXPORT pw_pool *pw_v1_pool_declare_kind(const char *kind, const char *name, int size,
+                                            int max_size) {
+  pw__pool_kind k;
+  if (!pw__pool_kind_parse(kind, &k) || k == PW__POOL_LIBPQ || k == PW__POOL_LIBZDB)
+    k = PW__POOL_API;
+  return declare(k, name, size, max_size);
+}
+
+PW__EXPORT void pw_v1_pool_overflow(pw_pool *pool, long overflow) {
+  if (!pool) return;
+  atomic_store(&core(pool)->library_overflow, overflow);
+  atomic_store(&core(pool)->has_library_overflow, true);
+}
+
+PW__EXPORT long pw_v1_census(void) {
+  int saved = errno;
+  long marked = (long)pw__census_take();
+  errno = saved;
+  return marked;
 }
 
 /* Unlike libzdb's stop, a home-grown pool's close cannot take back the
@@ -57,16 +84,31 @@ PW__EXPORT void pw_v1_checkout_begin(pw_pool *pool) {
   if (pool) checkout_started_ns = pw__now_ns();
 }
 
+static void checkout_end(pw_pool *pool, const void *conn, uint64_t start, uint64_t end) {
+  if (conn)
+    pw__checkout_done(core(pool), conn, pw__capture(), start, end);
+  else
+    pw__checkout_failed(core(pool), pw__capture(), start, end);
+}
+
 PW__EXPORT void pw_v1_checkout_end(pw_pool *pool, const void *conn) {
   if (!pool) return;
   int saved = errno;
   uint64_t end = pw__now_ns();
   uint64_t start = checkout_started_ns ? checkout_started_ns : end;
   checkout_started_ns = 0;
-  if (conn)
-    pw__checkout_done(core(pool), conn, pw__capture(), start, end);
-  else
-    pw__checkout_failed(core(pool), pw__capture(), start, end);
+  checkout_end(pool, conn, start, end);
+  errno = saved;
+}
+
+PW__EXPORT void pw_v1_checkout_waited(pw_pool *pool, const void *conn, double waited_seconds) {
+  if (!pool) return;
+  int saved = errno;
+  uint64_t end = pw__now_ns();
+  /* Not a NaN, not negative, not before the clock began. */
+  double waited = waited_seconds > 0 ? waited_seconds * 1e9 : 0;
+  uint64_t waited_ns = waited < (double)end ? (uint64_t)waited : end;
+  checkout_end(pool, conn, end - waited_ns, end);
   errno = saved;
 }
 

@@ -18,7 +18,12 @@
  *     my_pool_put(conn);
  *
  * Connections are identified by any pointer unique while they live (the
- * PGconn, or your wrapper around it). All calls are thread-safe. */
+ * PGconn, or your wrapper around it). All calls are thread-safe.
+ *
+ * Language runtimes use the same calls: poolwatch's Python support binds
+ * the pw_v1_* symbols with ctypes, declares SQLAlchemy's and psycopg's
+ * pools with pw_pool_declare_kind, and calls pw_census once the program's
+ * own code has finished. */
 #ifndef POOLWATCH_H
 #define POOLWATCH_H
 
@@ -42,6 +47,12 @@ extern void pw_v1_checkin(pw_pool *pool, const void *conn, int in_transaction)
     __attribute__((weak));
 extern void pw_v1_conn_opened(pw_pool *pool, const void *conn, int ok) __attribute__((weak));
 extern void pw_v1_conn_closed(pw_pool *pool, const void *conn) __attribute__((weak));
+extern pw_pool *pw_v1_pool_declare_kind(const char *kind, const char *name, int size,
+                                        int max_size) __attribute__((weak));
+extern void pw_v1_pool_overflow(pw_pool *pool, long overflow) __attribute__((weak));
+extern long pw_v1_census(void) __attribute__((weak));
+extern void pw_v1_checkout_waited(pw_pool *pool, const void *conn, double waited_seconds)
+    __attribute__((weak));
 
 /* Is poolwatch loaded into this process? */
 static inline int pw_active(void) { return pw_v1_pool_declare != 0; }
@@ -52,6 +63,32 @@ static inline int pw_active(void) { return pw_v1_pool_declare != 0; }
 static inline pw_pool *pw_pool_declare(const char *name, int size, int max_size) {
   return pw_v1_pool_declare ? pw_v1_pool_declare(name, size, max_size) : 0;
 }
+
+/* Like pw_pool_declare, for a pool of a library poolwatch knows by name:
+ * KIND is "sqlalchemy", "psycopg2.pool" or "psycopg_pool" (reports show
+ * it, and a pool of these kinds left open at exit is not a finding, since
+ * nobody closes them then); another KIND is an "api" pool. Pools are
+ * told apart by kind and name. */
+static inline pw_pool *pw_pool_declare_kind(const char *kind, const char *name, int size,
+                                            int max_size) {
+  return pw_v1_pool_declare_kind ? pw_v1_pool_declare_kind(kind, name, size, max_size) : 0;
+}
+
+/* POOL's library counts overflow its own way: report OVERFLOW as
+ * pool.overflow from now on (SQLAlchemy's QueuePool.overflow() is
+ * negative while the pool holds fewer connections than its size).
+ * Without this call pool.overflow is the connections above the size. */
+static inline void pw_pool_set_overflow(pw_pool *pool, long overflow) {
+  if (pw_v1_pool_overflow) pw_v1_pool_overflow(pool, overflow);
+}
+
+/* The program's own code has finished: the language runtime is about to
+ * finalize, and its finalizers will close what the program left open.
+ * Every connection and checkout open now is a leak, reported at exit with
+ * "closed_by": "shutdown" if a finalizer closes it afterwards; a pool's
+ * idle connections are not. Returns how many were open (0 without
+ * poolwatch). */
+static inline long pw_census(void) { return pw_v1_census ? pw_v1_census() : 0; }
 
 /* The pool was shut down; a pool never closed is reported at exit. */
 static inline void pw_pool_close(pw_pool *pool) {
@@ -69,6 +106,14 @@ static inline void pw_checkout_begin(pw_pool *pool) {
  * connections). */
 static inline void pw_checkout_end(pw_pool *pool, const void *conn) {
   if (pw_v1_checkout_end) pw_v1_checkout_end(pool, conn);
+}
+
+/* pw_checkout_begin and pw_checkout_end in one call, for callers that
+ * measure the wait themselves: the request got CONN (NULL: it failed)
+ * after waiting WAITED_SECONDS. Language runtimes use it, where each call
+ * into the shim costs more than reading a clock. */
+static inline void pw_checkout_waited(pw_pool *pool, const void *conn, double waited_seconds) {
+  if (pw_v1_checkout_waited) pw_v1_checkout_waited(pool, conn, waited_seconds);
 }
 
 /* CONN goes back to POOL. Call it before handing CONN back, and say

@@ -101,6 +101,12 @@ static double wall_time(const pw__report *r, uint64_t monotonic_ns) {
   return (double)s->taken_wall_ns / 1e9 - (double)(s->taken_ns - monotonic_ns) / 1e9;
 }
 
+/* Ends a leaked item. One that the census found open and the language
+ * runtime's shutdown closed afterwards says so; others have no key. */
+static void closed_by_json(pw__buf *out, bool closed_at_shutdown) {
+  pw__buf_puts(out, closed_at_shutdown ? ", \"closed_by\": \"shutdown\"}" : "}");
+}
+
 static void leak_json(pw__buf *out, const pw__report *r, const pw__leak_group *g) {
   pw__buf_printf(out, "{\"kind\": \"%s\", \"pool\": ", g->checkout ? "checkout" : "connection");
   pw__buf_json_string(out, g->pool->name);
@@ -114,13 +120,15 @@ static void leak_json(pw__buf *out, const pw__report *r, const pw__leak_group *g
     if (g->checkout) {
       const pw__checkout_record *c = &r->snapshot.checkouts[g->first + i];
       time_json(out, wall_time(r, c->at_ns));
-      pw__buf_printf(out, ", \"thread\": %d}", (int)c->thread);
+      pw__buf_printf(out, ", \"thread\": %d", (int)c->thread);
+      closed_by_json(out, c->closed_at_shutdown);
     } else {
       const pw__conn_record *c = &r->snapshot.conns[g->first + i];
       time_json(out, wall_time(r, c->opened_ns));
       pw__buf_printf(out, ", \"thread\": %d, \"conninfo\": ", (int)c->thread);
       pw__buf_json_string(out, c->conninfo ? c->conninfo : "");
-      pw__buf_printf(out, ", \"connected\": %s}", c->state == PW__CONNECTED ? "true" : "false");
+      pw__buf_printf(out, ", \"connected\": %s", c->state == PW__CONNECTED ? "true" : "false");
+      closed_by_json(out, c->closed_at_shutdown);
     }
   }
   pw__buf_puts(out, "]}");

@@ -19,6 +19,13 @@ static void leak_text(const pw__report *r, const pw__leak_group *g, pw__buf *out
   pw__buf_printf(out, "%s%s, %s at:\n", at_exec ? ", open at exec" : "",
                  g->suppressed ? " [suppressed]" : "", pw__leak_origin(g->checkout));
   frames_text(out, g->where, "    ");
+  size_t at_shutdown = 0;
+  for (size_t i = 0; i < g->item_count; i++)
+    at_shutdown += g->checkout ? r->snapshot.checkouts[g->first + i].closed_at_shutdown
+                               : r->snapshot.conns[g->first + i].closed_at_shutdown;
+  if (at_shutdown)
+    pw__buf_printf(out, "    %zu of them still open when the program's code had finished, "
+                        "closed by the runtime's shutdown\n", at_shutdown);
   if (g->checkout) return;
   size_t shown = 0;
   for (size_t i = 0; i < g->item_count && shown < MAX_CONNINFO_SHOWN; i++, shown++) {

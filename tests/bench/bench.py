@@ -32,6 +32,7 @@ class Runner:
     def __init__(self, build, quick):
         self.lib = os.path.join(build, "shim", "libpoolwatch.so")
         self.bin = os.path.join(build, "tests", "bench")
+        self.tool = os.path.join(build, "tools", "poolwatch")
         self.quick = quick
         self.rounds = 3 if quick else 5
         # Connects and pgbench vary more from run to run: more rounds.
@@ -163,6 +164,8 @@ def python_capture(r, python_frames=20):
                               {"POOLWATCH_STACK_DEPTH": str(depth), "POOLWATCH_QUIET": "1"})
             (stack if depth else no_stack).append(parse(out)["ns_per_op"])
     return no_stack, stack
+
+
 def callgrind_total(r, argv, collect, shim, extra=None):
     """Instructions callgrind counts inside the function COLLECT, and the
     workload's output."""
@@ -279,6 +282,24 @@ def page_faults(r):
         subprocess.run(["/bin/true"], env=r.env(shim), check=True)
         result.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - before)
     return result
+
+
+# A SQLAlchemy pool's checkout+checkin as a Python service pays it: the
+# plain interpreter against the same under `poolwatch run`, which adds the
+# preload and the Python package (SQLAlchemy's pool events and ctypes
+# calls into the shim). Wall and CPU ns per pair.
+def sqlalchemy_pairs(r):
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sqlalchemy_pairs.py")
+
+    def measure(shim):
+        argv = ["/usr/bin/python3", script, str(r.seconds)]
+        with tempfile.TemporaryDirectory(prefix="pwbench-") as out_dir:
+            if shim:
+                argv = [r.tool, "run", "--quiet", "--output", out_dir, "--"] + argv
+            out, _, _ = r.run(argv, False)
+        v = parse(out)
+        return v["ns_per_op"], v["cpu_ns_per_op"]
+    return r.ab2(measure)
 
 
 def process_start(r):
@@ -413,6 +434,11 @@ def benchmark(r):
     add(f"Python: annotated checkout+checkin 20 Python frames deep (CPU ns/pair), "
         f"POOLWATCH_STACK_DEPTH=0 → {DEFAULT_STACK_DEPTH}; added = one Python stack capture",
         "time", "ns", python_capture(r), target=("added ≤ 5 µs", lambda row: row.added() <= 5000))
+    if subprocess.run(["/usr/bin/python3", "-c", "import sqlalchemy, psycopg2"]).returncode == 0:
+        wall, cpu = sqlalchemy_pairs(r)
+        add("SQLAlchemy checkout+checkin under poolwatch run (ns/pair)", "time", "ns", wall,
+            target=("≤ 1.10× (ratio ≥ 0.91)", lambda row: row.ratio() >= 1 / 1.10))
+        add("… CPU time per pair", "time", "ns", cpu)
     wall, cpu = connects(r)
     add("PQconnectdb + PQfinish, unix socket (per connect)", "time", "ms", wall,
         target=("ratio ≥ 0.99", lambda row: row.ratio() >= 0.99))

@@ -1,0 +1,63 @@
+"""poolwatch.h's versioned entry points, bound with ctypes.
+
+The symbols are looked up in the process itself (libpoolwatch.so is
+preloaded, so dlsym on the main program finds them). When they are absent,
+`available` is False and nothing else here may be called.
+
+The calls made on every checkout and checkin declare no argument types:
+ctypes would then convert each argument through a Python-level call,
+which costs more than the shim's own work. Pools and connections are
+passed as ctypes.c_void_p objects made once (see `pointer`), flags as
+small ints, which ctypes passes as they are, and times as c_double.
+"""
+import ctypes
+
+available = False
+
+
+def pointer(address):
+    """An address as the shim's calls take it (None stays NULL)."""
+    return ctypes.c_void_p(address) if address else None
+
+
+def _bind(library, name, restype, argtypes=None):
+    function = getattr(library, "pw_v1_" + name)
+    function.restype = restype
+    if argtypes is not None:
+        function.argtypes = argtypes
+    return function
+
+
+try:
+    # PyDLL keeps the GIL across the call: these calls never block, and
+    # releasing and taking the GIL back would cost more than the call.
+    _library = ctypes.PyDLL(None)
+    _pool_declare_kind = _bind(_library, "pool_declare_kind", ctypes.c_void_p,
+                               [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int])
+    pool_close = _bind(_library, "pool_close", None)                # (pool)
+    pool_overflow = _bind(_library, "pool_overflow", None,
+                          [ctypes.c_void_p, ctypes.c_long])         # (pool, overflow)
+    checkout_waited = _bind(_library, "checkout_waited", None)      # (pool, conn, c_double seconds)
+    checkin = _bind(_library, "checkin", None)                      # (pool, conn, 0 or 1)
+    conn_opened = _bind(_library, "conn_opened", None)              # (pool, conn, 1)
+    conn_closed = _bind(_library, "conn_closed", None)              # (pool, conn)
+    census = _bind(_library, "census", ctypes.c_long, [])
+    available = True
+except (OSError, AttributeError):
+    pass
+
+# Pool names in reports hold at most this many bytes (the shim keeps 63).
+_NAME_BYTES = 63
+_names_used = {}
+
+
+def declare(kind, name, size, max_size):
+    """Declares a pool of KIND and returns its handle (a c_void_p); a
+    second pool with the same name gets a number, so two engines on one
+    URL stay two pools."""
+    count = _names_used.get(name, 0) + 1
+    _names_used[name] = count
+    if count > 1:
+        name = "%s #%d" % (name, count)
+    encoded = name.encode("utf-8", "replace")[:_NAME_BYTES]
+    return pointer(_pool_declare_kind(kind.encode(), encoded, int(size), int(max_size)))
