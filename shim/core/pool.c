@@ -44,6 +44,8 @@ bool pw__pool_kind_parse(const char *name, pw__pool_kind *kind) {
   return false;
 }
 
+bool pw__pool_kind_is_library(pw__pool_kind kind) { return kind > PW__POOL_API; }
+
 bool pw__pool_kind_must_close(pw__pool_kind kind) {
   return kind == PW__POOL_LIBZDB || kind == PW__POOL_API;
 }
@@ -95,7 +97,8 @@ void pw__pool_gauge_add(_Atomic long *gauge, _Atomic long *peak, long delta) {
 void pw__pool_set_libpq_size(long size) { atomic_store(&libpq_pool.configured_size, size); }
 
 void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m) {
-  m->size = atomic_load(&p->size);
+  long open = atomic_load(&p->size);
+  m->size = open;
   m->configured_size = atomic_load(&p->configured_size);
   m->max_size = atomic_load(&p->max_size);
   m->peak_size = atomic_load(&p->peak_size);
@@ -106,12 +109,16 @@ void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m) {
     m->checked_out = atomic_load(&p->checked_out);
     m->peak_checked_out = atomic_load(&p->peak_checked_out);
   }
-  m->checked_in = m->size > m->checked_out ? m->size - m->checked_out : 0;
+  m->checked_in = open > m->checked_out ? open - m->checked_out : 0;
+  /* A language's own pool speaks its library's words (SQLAlchemy's
+   * QueuePool): pool.size is its configured size, overflow what the
+   * library calls overflow. */
+  if (pw__pool_kind_is_library(p->kind) && m->configured_size >= 0) m->size = m->configured_size;
   if (atomic_load(&p->has_library_overflow))
     m->overflow = atomic_load(&p->library_overflow);
   else
-    m->overflow = m->configured_size >= 0 && m->size > m->configured_size
-                      ? m->size - m->configured_size : 0;
+    m->overflow = m->configured_size >= 0 && open > m->configured_size
+                      ? open - m->configured_size : 0;
   uint64_t waits, waited_ns;
   pw__histogram_totals(&p->wait, &waits, &waited_ns);
   m->wait_time = waits ? (double)waited_ns / (double)waits / 1e9 : 0;

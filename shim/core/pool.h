@@ -111,6 +111,9 @@ bool pw__pool_kind_parse(const char *name, pw__pool_kind *kind);
  * programs; nobody disposes a SQLAlchemy engine or closes a Python pool
  * at exit, and the interpreter's shutdown closes their connections. */
 bool pw__pool_kind_must_close(pw__pool_kind kind);
+/* Whether KIND is a pool of a language's library (every kind after
+ * PW__POOL_API), whose metrics keep that library's meaning. */
+bool pw__pool_kind_is_library(pw__pool_kind kind);
 
 void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m);
 /* Adds DELTA to a gauge and raises its peak. */

@@ -17,6 +17,7 @@
 
 typedef struct record {
   pw__source_frame frame; /* strings point into TEXT */
+  bool hidden;            /* in a file under a hidden prefix */
   uint64_t hash;
   uint32_t next;          /* id of the next record in the bucket, 0 ends */
   char *text;
@@ -27,6 +28,31 @@ static uint32_t buckets[BUCKETS];
 static _Atomic uint32_t count;
 static pw__spinlock lock = PW__SPINLOCK_INIT;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* Directories of poolwatch's own language code (its Python package, ...),
+ * whose frames are not the program's. Set once each, at start-up. */
+#define MAX_HIDDEN 8
+static char *hidden_prefixes[MAX_HIDDEN];
+static _Atomic int hidden_count;
+
+void pw__source_hide(const char *prefix) {
+  if (!prefix || !*prefix) return;
+  pw__spin_lock(&lock);
+  int n = atomic_load_explicit(&hidden_count, memory_order_relaxed);
+  char *copy = n < MAX_HIDDEN ? strdup(prefix) : NULL;
+  if (copy) {
+    hidden_prefixes[n] = copy;
+    atomic_store_explicit(&hidden_count, n + 1, memory_order_release);
+  }
+  pw__spin_unlock(&lock);
+}
+
+static bool under_hidden_prefix(const char *file) {
+  int n = atomic_load_explicit(&hidden_count, memory_order_acquire);
+  for (int i = 0; file && i < n; i++)
+    if (strncmp(file, hidden_prefixes[i], strlen(hidden_prefixes[i])) == 0) return true;
+  return false;
+}
 
 static record *record_of(uint32_t id) {
   return &chunks[(id - 1) / CHUNK_RECORDS][(id - 1) % CHUNK_RECORDS];
@@ -98,6 +124,7 @@ uintptr_t pw__source_frame_intern(const pw__source_frame *frame) {
     if (*chunk) {
       record *r = record_of(next);
       if ((r->text = copy_strings(frame, &r->frame))) {
+        r->hidden = under_hidden_prefix(frame->file);
         r->hash = hash;
         r->next = *bucket;
         *bucket = next;
@@ -108,6 +135,12 @@ uintptr_t pw__source_frame_intern(const pw__source_frame *frame) {
   }
   pw__spin_unlock(&lock);
   return id ? PW__SOURCE_FRAME_TAG | id : 0;
+}
+
+bool pw__source_frame_hidden(uintptr_t word) {
+  uint32_t id = (uint32_t)(word & ~PW__SOURCE_FRAME_TAG);
+  return pw__is_source_frame(word) && id &&
+         id <= atomic_load_explicit(&count, memory_order_acquire) && record_of(id)->hidden;
 }
 
 const pw__source_frame *pw__source_frame_lookup(uintptr_t word) {

@@ -34,6 +34,12 @@ static inline bool pw__is_source_frame(uintptr_t word) { return (word & PW__SOUR
 uintptr_t pw__source_frame_intern(const pw__source_frame *frame);
 /* The frame behind stack word WORD, or NULL when WORD is not one. */
 const pw__source_frame *pw__source_frame_lookup(uintptr_t word);
+/* Frames in files under PREFIX are poolwatch's own (its Python package,
+ * which calls the shim through ctypes): a captured stack starts after the
+ * outermost of them, so it begins with the program's own calls. */
+void pw__source_hide(const char *prefix);
+/* Whether stack word WORD is a source frame under a hidden prefix. */
+bool pw__source_frame_hidden(uintptr_t word);
 /* Number of distinct source frames interned so far. */
 uint32_t pw__source_frame_count(void);
 

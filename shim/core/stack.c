@@ -142,7 +142,14 @@ static __attribute__((noinline)) const pw__stack *capture_source(const pw__sourc
   uintptr_t merged[PW__MAX_STACK_DEPTH];
   int m = walker->merge((const uintptr_t *)(raw + first), kept, merged, depth);
   if (m < 0) return pw__stack_intern((const uintptr_t *)(raw + first), kept);
-  return pw__stack_intern(merged, m);
+  /* A call from poolwatch's own language code (its pool instrumentation)
+   * starts the stack after the outermost of its frames, with the FFI's
+   * native frames below it gone too. */
+  int start = 0;
+  for (int i = m - 1; i >= 0 && !start; i--)
+    if (pw__source_frame_hidden(merged[i])) start = i + 1;
+  if (start >= m) start = 0;
+  return pw__stack_intern(merged + start, m - start);
 }
 /* ---- source frames: end ----------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include "hooks/lifecycle.h"
 #include "poolwatch.h"
 #include "core/registry.h"
+#include "core/source_frames.h"
 
 /* A pw_pool handle is the pw__pool itself. Pools are looked up by name
  * once, at declaration; later calls pass the handle. */
@@ -62,6 +63,12 @@ PW__EXPORT void pw_v1_pool_overflow(pw_pool *pool, long overflow) {
   if (!pool) return;
   atomic_store(&core(pool)->library_overflow, overflow);
   atomic_store(&core(pool)->has_library_overflow, true);
+}
+
+PW__EXPORT void pw_v1_source_hide(const char *path_prefix) {
+  int saved = errno;
+  pw__source_hide(path_prefix);
+  errno = saved;
 }
 
 PW__EXPORT long pw_v1_census(void) {

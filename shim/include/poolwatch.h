@@ -51,6 +51,7 @@ extern pw_pool *pw_v1_pool_declare_kind(const char *kind, const char *name, int 
                                         int max_size) __attribute__((weak));
 extern void pw_v1_pool_overflow(pw_pool *pool, long overflow) __attribute__((weak));
 extern long pw_v1_census(void) __attribute__((weak));
+extern void pw_v1_source_hide(const char *path_prefix) __attribute__((weak));
 extern void pw_v1_checkout_waited(pw_pool *pool, const void *conn, double waited_seconds)
     __attribute__((weak));
 
@@ -89,6 +90,13 @@ static inline void pw_pool_set_overflow(pw_pool *pool, long overflow) {
  * idle connections are not. Returns how many were open (0 without
  * poolwatch). */
 static inline long pw_census(void) { return pw_v1_census ? pw_v1_census() : 0; }
+
+/* Source files under PATH_PREFIX are the instrumentation's own, not the
+ * program's: stacks start after their outermost frame. poolwatch's own
+ * language packages call it for their directory. */
+static inline void pw_source_hide(const char *path_prefix) {
+  if (pw_v1_source_hide) pw_v1_source_hide(path_prefix);
+}
 
 /* The pool was shut down; a pool never closed is reported at exit. */
 static inline void pw_pool_close(pw_pool *pool) {

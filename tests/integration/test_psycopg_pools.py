@@ -110,7 +110,9 @@ def test():
     r = run_python(PSYCOPG2_POOL, args=["ThreadedConnectionPool", "closeall"], env={"POOLWATCH_EXITCODE": "23"})
     eq(r.status, 0, "exit status")
     report = r.only_report()
-    eq(get(pool_of_kind(report, "psycopg2.pool"), ("metrics", "pool.size")), 0, "pool.size after closeall")
+    eq(get(pool_of_kind(report, "psycopg2.pool"), ("metrics", "pool.checkedin")), 0, "pool.checkedin after closeall")
+    eq(get(pool_of_kind(report, "psycopg2.pool"), ("metrics", "pool.size")),
+       get(pool_of_kind(report, "psycopg2.pool"), "configured_size"), "pool.size is the configured size")
     no_libpq_leaks(report)
 
     section("psycopg_pool: one checkout leaked")

@@ -31,7 +31,8 @@ def test():
     report = r.only_report()
     p = pool_of_kind(report, "sqlalchemy")
     eq(p.get("name"), "postgresql+psycopg2://", "pool name (the engine URL)")
-    eq(get(p, ("metrics", "pool.size")), 0, "pool.size at exit (the shutdown closed them)")
+    eq(get(p, ("metrics", "pool.size")), 2, "pool.size is QueuePool's size(), its configured size")
+    eq(get(p, ("metrics", "pool.checkedin")), 0, "pool.checkedin at exit (the shutdown closed them)")
     eq(get(p, "configured_size"), 2, "configured_size (pool_size)")
     eq(get(p, "max_size"), 3, "max_size (pool_size + max_overflow)")
     eq(get(p, ("metrics", "pool.overflow")), 1, "pool.overflow (QueuePool.overflow())")
@@ -42,6 +43,18 @@ def test():
     holders = exhausted[0].get("holders", []) if exhausted else []
     eq(sum(h.get("count", 0) for h in holders), 3, "holders: the three checkouts holding the pool")
     check(all(h.get("stack") for h in holders), "every holder has a stack")
+    # The stacks speak the program's language and start at its own calls:
+    # SQLAlchemy's Engine.connect, then the example's functions at their
+    # lines; poolwatch's package and the FFI it calls through are not shown.
+    stacks = ([leak.get("stack", []) for leak in report.get("leaks", [])] + [h.get("stack", []) for h in holders]
+              + [exhausted[0].get("stack", []) if exhausted else []])
+    own = [f for st in stacks for f in st
+           if "/poolwatch/" in str(f.get("file")) or "libffi" in str(f.get("module"))]
+    eq(own, [], "no frame of poolwatch's own package or of libffi in any stack")
+    callers = {(f.get("function"), f.get("language")) for st in stacks for f in st
+               if str(f.get("file", "")).endswith("leaky_sqlalchemy.py")}
+    check({("monthly_report", "python"), ("list_orders", "python")} <= callers,
+          "the finding, its holders and the leaks name the example's functions, as Python frames", sorted(map(str, callers)))
     eq(get(report, "summary.leaked_checkouts"), 3, "summary.leaked_checkouts")
     eq(get(report, "summary.leaked_connections"), 0, "summary.leaked_connections: the pool's, not libpq leaks")
 

@@ -11,6 +11,7 @@ passed as ctypes.c_void_p objects made once (see `pointer`), flags as
 small ints, which ctypes passes as they are, and times as c_double.
 """
 import ctypes
+import os
 
 available = False
 
@@ -42,6 +43,10 @@ try:
     conn_opened = _bind(_library, "conn_opened", None)              # (pool, conn, 1)
     conn_closed = _bind(_library, "conn_closed", None)              # (pool, conn)
     census = _bind(_library, "census", ctypes.c_long, [])
+    # Stacks start at the program's own calls, not in this package (the
+    # directory that holds sitecustomize.py and poolwatch/).
+    _bind(_library, "source_hide", None, [ctypes.c_char_p])(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))).encode() + b"/")
     available = True
 except (OSError, AttributeError):
     pass
