@@ -135,10 +135,6 @@ void pw__source_object_path(const char *object_name, const char *fallback, char 
   if (n <= 0) snprintf(out, size, "%s", fallback);
 }
 
-bool pw__source_is_own(const char *file) {
-  return strstr(file, "/poolwatch/ruby/poolwatch") || strstr(file, "/poolwatch/perl/Poolwatch");
-}
-
 /* ---- merging ------------------------------------------------------------- */
 
 static bool within(uintptr_t pc, uintptr_t begin, uintptr_t end) { return pc >= begin && pc < end; }
@@ -152,12 +148,10 @@ int pw__source_merge(const pw__interpreter_code *code, const pw__source_stack *s
     for (int i = 0; i < n; i++)
       if (within(native[i] - 1, code->text_begin, code->text_end)) last = i;
   int written = 0, next = 0, run = 0;
-  bool placed = false, interpreter_seen = false;
+  bool placed = false;
   for (int i = 0; i < n && written < cap; i++) {
     uintptr_t pc = native[i] - 1; /* inside the call */
     bool interpreter = within(pc, code->text_begin, code->text_end);
-    interpreter_seen = interpreter_seen || interpreter;
-    if (stack->from_support && !interpreter_seen) continue;
     if (stack->by_run && within(pc, code->eval_begin, code->eval_end)) {
       int end = run < stack->runs ? stack->run_end[run++] : next;
       while (next < end && written < cap) out[written++] = stack->words[next++];

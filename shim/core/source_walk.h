@@ -61,14 +61,6 @@ void pw__source_cache_store(const pw__source_key *key, uintptr_t word);
 /* A frame left out of the stack (never a stack word: those have the tag
  * bit set). */
 #define PW__SOURCE_HIDDEN ((uintptr_t)1)
-/* A frame of poolwatch's own language support (the Ruby and Perl code that
- * calls poolwatch.h for a pool), left out; when it is the innermost, the
- * native frames of the bridge it called through (Fiddle and libffi,
- * Poolwatch.so) are left out too. */
-#define PW__SOURCE_OWN ((uintptr_t)3)
-
-/* Does FILE belong to poolwatch's own language support? */
-bool pw__source_is_own(const char *file);
 
 /* ---- modules ------------------------------------------------------------- */
 
@@ -91,7 +83,6 @@ typedef struct pw__source_stack {
   uintptr_t words[PW__SOURCE_STACK_MAX];
   int count;
   bool by_run;
-  bool from_support; /* the innermost frames were poolwatch's own */
   int run_end[PW__SOURCE_STACK_MAX];
   int runs;
 } pw__source_stack;
@@ -99,8 +90,7 @@ typedef struct pw__source_stack {
 /* Adds WORD (skipping 0 and hidden frames); false when the stack is full. */
 static inline bool pw__source_push(pw__source_stack *s, uintptr_t word) {
   if (s->count >= PW__SOURCE_STACK_MAX) return false;
-  if (word == PW__SOURCE_OWN && s->count == 0) s->from_support = true;
-  if (word && word != PW__SOURCE_HIDDEN && word != PW__SOURCE_OWN) s->words[s->count++] = word;
+  if (word && word != PW__SOURCE_HIDDEN) s->words[s->count++] = word;
   return true;
 }
 

@@ -67,23 +67,6 @@ static void test_outer_frames_beyond_the_native_depth(void **state) {
   ASSERT_TRUE(out[1] == S(1) && out[2] == S(2), "outer frames lost");
 }
 
-/* A pool's calls from poolwatch's own Ruby or Perl code: those frames, and
- * the native bridge they called through, are left out. */
-static void test_own_support_frames_are_left_out(void **state) {
-  pw__source_stack s = {.by_run = false};
-  pw__source_push(&s, PW__SOURCE_OWN);
-  pw__source_push(&s, S(1));
-  ASSERT_TRUE(pw__source_is_own("/usr/lib/x86_64-linux-gnu/poolwatch/poolwatch/ruby/poolwatch/api.rb"),
-              "the Ruby support is not poolwatch's own");
-  ASSERT_TRUE(!pw__source_is_own("/srv/app/poolwatch.rb"), "an application file is poolwatch's own");
-  uintptr_t native[] = {0x7000, 0x7100, INTERP, 0x9000};
-  uintptr_t out[32];
-  int n = merge(&s, native, 4, out);
-  uintptr_t want[] = {S(1), 0x9000};
-  ASSERT_EQ(n, 2);
-  ASSERT_TRUE(memcmp(out, want, sizeof(want)) == 0, "the bridge's native frames were kept");
-}
-
 static void test_module_rules(void **state) {
   char out[256];
   static const char *const ruby[] = {"/gems/", "/vendor_ruby/"};
@@ -101,7 +84,6 @@ int main(void) {
     cmocka_unit_test(test_runs_keep_native_frames_in_place),
     cmocka_unit_test(test_without_runs_frames_stand_at_the_innermost),
     cmocka_unit_test(test_outer_frames_beyond_the_native_depth),
-    cmocka_unit_test(test_own_support_frames_are_left_out),
     cmocka_unit_test(test_module_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,13 +21,15 @@ static void (*checkin)(void *pool, const void *conn, int in_transaction);
 static void (*conn_opened)(void *pool, const void *conn, int ok);
 static void (*conn_closed)(void *pool, const void *conn);
 static long (*census)(void);
+static void (*source_hide)(const char *path_prefix);
 
 static void *address(SV *value) { return SvOK(value) ? INT2PTR(void *, SvUV(value)) : NULL; }
 
 XS(xs_available) {
   dXSARGS;
   PERL_UNUSED_VAR(items);
-  XSRETURN_IV(declare_kind && checkout_waited && checkin && conn_opened && conn_closed && census);
+  XSRETURN_IV(declare_kind && checkout_waited && checkin && conn_opened && conn_closed && census &&
+              source_hide);
 }
 
 XS(xs_declare) {
@@ -64,6 +66,13 @@ XS(xs_conn_closed) {
   dXSARGS;
   if (items != 2) croak_xs_usage(cv, "pool, conn");
   if (conn_closed) conn_closed(address(ST(0)), address(ST(1)));
+  XSRETURN_EMPTY;
+}
+
+XS(xs_source_hide) {
+  dXSARGS;
+  if (items != 1) croak_xs_usage(cv, "path_prefix");
+  if (source_hide) source_hide(SvPV_nolen(ST(0)));
   XSRETURN_EMPTY;
 }
 
@@ -150,6 +159,7 @@ XS_EXTERNAL(boot_Poolwatch) {
   conn_opened = (void (*)(void *, const void *, int))dlsym(RTLD_DEFAULT, "pw_v1_conn_opened");
   conn_closed = (void (*)(void *, const void *))dlsym(RTLD_DEFAULT, "pw_v1_conn_closed");
   census = (long (*)(void))dlsym(RTLD_DEFAULT, "pw_v1_census");
+  source_hide = (void (*)(const char *))dlsym(RTLD_DEFAULT, "pw_v1_source_hide");
   Perl_newXS_deffile(aTHX_ "Poolwatch::API::available", xs_available);
   Perl_newXS_deffile(aTHX_ "Poolwatch::API::declare", xs_declare);
   Perl_newXS_deffile(aTHX_ "Poolwatch::API::checkout_waited", xs_checkout_waited);
@@ -157,6 +167,7 @@ XS_EXTERNAL(boot_Poolwatch) {
   Perl_newXS_deffile(aTHX_ "Poolwatch::API::conn_opened", xs_conn_opened);
   Perl_newXS_deffile(aTHX_ "Poolwatch::API::conn_closed", xs_conn_closed);
   Perl_newXS_deffile(aTHX_ "Poolwatch::API::census", xs_census);
+  Perl_newXS_deffile(aTHX_ "Poolwatch::API::source_hide", xs_source_hide);
   Perl_newXS_deffile(aTHX_ "Poolwatch::API::pgconn_of", xs_pgconn_of);
   Perl_xs_boot_epilog(aTHX_ ax);
 }

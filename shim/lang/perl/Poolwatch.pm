@@ -22,6 +22,10 @@ if (($ENV{LD_PRELOAD} // '') =~ /poolwatch/) {
     Poolwatch::API::available();
   } || 0;
   if ($active) {
+    # Stacks start at the program's own calls, not in this module's
+    # directory (Poolwatch.pm, Poolwatch/), named as perl names its files.
+    (my $directory = $INC{'Poolwatch.pm'} // '') =~ s{Poolwatch\.pm\z}{};
+    Poolwatch::API::source_hide($directory) if length $directory;
     eval { require Poolwatch::DBI; Poolwatch::DBI::install(); 1 };
   }
 }

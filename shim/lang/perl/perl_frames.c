@@ -90,7 +90,6 @@ static const char *const library_roots[] = {"/perl5/5.36/", "/perl5/", "/vendor_
 
 static uintptr_t intern_frame(const CV *cv, const char *file, int line) {
   char function[256], module[PW__SOURCE_PATH_MAX];
-  if (pw__source_is_own(file)) return PW__SOURCE_OWN;
   if (cv)
     sub_name(cv, function, sizeof(function));
   else

@@ -86,7 +86,6 @@ static uintptr_t intern_frame(VALUE frame, VALUE label, VALUE path, int line) {
   char function[256], file[PW__SOURCE_PATH_MAX], module[PW__SOURCE_PATH_MAX];
   ruby_string(label, function, sizeof(function));
   ruby_string(path, file, sizeof(file));
-  if (pw__source_is_own(file)) return PW__SOURCE_OWN;
   pw__source_module(file, library_roots, sizeof(library_roots) / sizeof(library_roots[0]),
                     ruby.code.path, module, sizeof(module));
   pw__source_frame source = {"ruby", function, file, line, module};

@@ -61,6 +61,10 @@ module Poolwatch
       @conn_closed = bind('conn_closed', [pointer, pointer], void)
       @pool_close = bind('pool_close', [pointer], void)
       @census = bind('census', [], Fiddle::TYPE_LONG)
+      # Stacks start at the program's own calls, not in this support (the
+      # directory that holds poolwatch.rb and poolwatch/), nor in Fiddle.
+      # Ruby names files by their real path.
+      bind('source_hide', [pointer], void).call(File.realpath(File.expand_path('..', __dir__)) + '/')
       @available = true
     rescue Fiddle::DLError, ArgumentError
       @available = false
