@@ -8,7 +8,7 @@ packages="libpq-dev libunwind-dev uthash-dev libcmocka-dev libzdb-dev libdw-dev 
   php-cli php-pgsql patchelf
   libpython3.11-dev g++ libpqxx-dev postgresql postgresql-client cmake gcc pkg-config make
   ruby ruby-pg ruby3.1-dev perl libdbi-perl libdbd-pg-perl libperl-dev php8.2-dev
-  libxml2-utils"
+  libxml2-utils prometheus prometheus-node-exporter mandoc clang-14 libclang-rt-14-dev"
 
 # npm installs the SARIF validator the CI-format tests use; machines with
 # Node.js from elsewhere already have it.

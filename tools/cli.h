@@ -5,6 +5,7 @@
 #define POOLWATCH_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 /* Exit status for poolwatch's own failures: bad arguments, and anything
  * that stops a command from doing its job (an unreadable report, no report
@@ -23,6 +24,10 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 
 /* Prints "poolwatch: MESSAGE" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints TEXT indented by INDENT columns and wrapped at spaces so that no
+ * line passes 80 columns; for the options table's descriptions in help. */
+void cli_print_wrapped(FILE *out, int indent, const char *text);
 
 /* Whether ARG is "-h" or "--help". */
 bool cli_is_help(const char *arg);

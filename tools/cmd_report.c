@@ -143,7 +143,8 @@ int cmd_report(int argc, char **argv) {
   status = written ? 0 : EXIT_TROUBLE;
   json_t *summary = json_object_get(doc, "summary");
   if (args.fail_on_leaks && status == 0 &&
-      report_int(summary, "leaked_connections", 0) + report_int(summary, "leaked_checkouts", 0) > 0)
+      report_add(report_int(summary, "leaked_connections", 0),
+                 report_int(summary, "leaked_checkouts", 0)) > 0)
     status = 1;
   json_decref(doc);
   if (fflush(stdout) != 0) {

@@ -5,6 +5,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,7 @@ static json_t *read_live(pid_t pid, char *why, size_t size) {
     double interval = json_number_value(json_object_get(state, "interval"));
     double age = now_seconds(CLOCK_REALTIME) - ((double)st.st_mtim.tv_sec +
                                                 (double)st.st_mtim.tv_nsec / 1e9);
-    if (age <= 3 * interval + 2) return state;
+    if (age <= 3 * interval + 2) return report_text_safe(state);
     snprintf(why, size,
              "the live state of process %d is stale: last written %.0fs ago, though it "
              "is rewritten every %gs (is the process stopped?)",
@@ -115,7 +116,7 @@ static long long pool_capacity(const json_t *pool, const char **label) {
 }
 
 static void bar(pw__buf *out, long long value, long long cap) {
-  int filled = value <= 0 ? 0 : value >= cap ? BAR_WIDTH : (int)(value * BAR_WIDTH / cap);
+  int filled = value <= 0 ? 0 : value >= cap ? BAR_WIDTH : (int)((double)value * BAR_WIDTH / (double)cap);
   if (value > 0 && filled == 0) filled = 1; /* one connection is never invisible */
   pw__buf_puts(out, "[");
   for (int i = 0; i < BAR_WIDTH; i++) pw__buf_puts(out, i < filled ? "#" : ".");
@@ -131,7 +132,7 @@ static void sparkline(pw__buf *out, const json_t *values, long long cap) {
   json_array_foreach(values, i, v) {
     long long n = json_integer_value(v);
     /* Rounded up, so any checkout at all rises above the baseline. */
-    int level = n <= 0 ? 0 : n >= cap ? top : (int)((n * top + cap - 1) / cap);
+    int level = n <= 0 ? 0 : n >= cap ? top : (int)ceil((double)n * top / (double)cap);
     pw__buf_append(out, &ramp[level], 1);
   }
 }
@@ -143,16 +144,23 @@ static void metric_line(pw__buf *out, const json_t *pool, const char *metric, co
   if (strcmp(metric, "pool.wait_time") == 0) {
     /* The metric is the mean; the distribution says how bad the tail is. */
     const json_t *wait = json_object_get(pool, "wait_time");
-    pw__buf_printf(out, "%8s mean  p95 %s  max %s  over %lld checkouts\n",
+    /* The implicit libpq pool has no checkouts: its waits are blocking
+     * connects, and the counter above says so too. */
+    const char *kind = report_string(pool, "kind");
+    bool libpq = kind && strcmp(kind, "libpq") == 0;
+    long long waits = report_int(wait, "count", 0);
+    pw__buf_printf(out, "%8s mean  p95 %s  max %s  over %lld %s\n",
                    pw__format_age(json_number_value(value), a, sizeof(a)),
                    pw__format_age(json_number_value(json_object_get(wait, "p95")), b, sizeof(b)),
                    pw__format_age(json_number_value(json_object_get(wait, "max")), c, sizeof(c)),
-                   report_int(wait, "count", 0));
+                   waits, libpq ? (waits == 1 ? "connect" : "connects")
+                                : (waits == 1 ? "checkout" : "checkouts"));
     return;
   }
   const char *label;
   long long cap = pool_capacity(pool, &label);
-  long long n = (long long)json_number_value(value);
+  /* Through report_int: a huge or fractional value must not overflow. */
+  long long n = report_value_int(value, 0);
   pw__buf_printf(out, "%8lld  ", n);
   bar(out, n, cap);
   pw__buf_printf(out, " of %lld %s", cap, label);
@@ -179,12 +187,22 @@ static void pool_section(pw__buf *out, const json_t *pool, const json_t *history
   const json_t *metrics = json_object_get(pool, "metrics");
   const json_t *counters = json_object_get(pool, "counters");
   const char *name = report_string(pool, "name"), *kind = report_string(pool, "kind");
-  pw__buf_printf(out, "\n%s (%s): %lld checkouts, %lld checkins, %lld connects, %lld failed\n",
-                 name ? name : "?", kind ? kind : "?",
-                 report_int(counters, "checkouts", 0), report_int(counters, "checkins", 0),
-                 report_int(counters, "connects", 0),
-                 report_int(counters, "failed_checkouts", 0) +
-                     report_int(counters, "failed_connects", 0));
+  long long checkouts = report_int(counters, "checkouts", 0);
+  long long connects = report_int(counters, "connects", 0);
+  if (kind && strcmp(kind, "libpq") == 0)
+    /* Every connection of the libpq pool is checked out by definition;
+     * "0 checkouts" beside its waits read as a contradiction. */
+    pw__buf_printf(out, "\n%s (%s): %lld %s (%lld failed), %lld %s\n", name ? name : "?", kind,
+                   connects, connects == 1 ? "connect" : "connects",
+                   report_int(counters, "failed_connects", 0), report_int(counters, "closes", 0),
+                   report_int(counters, "closes", 0) == 1 ? "close" : "closes");
+  else
+    pw__buf_printf(out, "\n%s (%s): %lld %s, %lld checkins, %lld %s, %lld failed\n",
+                   name ? name : "?", kind ? kind : "?", checkouts,
+                   checkouts == 1 ? "checkout" : "checkouts", report_int(counters, "checkins", 0),
+                   connects, connects == 1 ? "connect" : "connects",
+                   report_add(report_int(counters, "failed_checkouts", 0),
+                              report_int(counters, "failed_connects", 0)));
   for (size_t i = 0; i < pw__dashboard_panel_count; i++) {
     const pw__dashboard_panel *panel = &pw__dashboard_panels[i];
     bool titled = false;

@@ -79,9 +79,24 @@ static void selector(pw__buf *expr, const char *pool) {
     return;
   }
   pw__buf_puts(expr, "{pool=\"");
-  for (const char *p = pool; *p; p++) {
-    if (*p == '\\' || *p == '"') pw__buf_puts(expr, "\\");
-    pw__buf_append(expr, p, 1);
+  /* The value the Prometheus file carries (export/prometheus.c): a newline
+   * as \n, other control characters and invalid UTF-8 as U+FFFD, so the
+   * query finds the series of a pool with such a name. */
+  for (const unsigned char *p = (const unsigned char *)pool; *p;) {
+    size_t n = pw__utf8_sequence(p);
+    if (*p == '\\' || *p == '"') {
+      pw__buf_puts(expr, "\\");
+      pw__buf_append(expr, (const char *)p, 1);
+    } else if (*p == '\n') {
+      pw__buf_puts(expr, "\\n");
+    } else if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+      pw__buf_puts(expr, "\xef\xbf\xbd");
+    } else {
+      pw__buf_append(expr, (const char *)p, n);
+      p += n;
+      continue;
+    }
+    p++;
   }
   pw__buf_puts(expr, "\"}");
 }

@@ -2,7 +2,6 @@
  * leak reports, prints dashboard configurations and shows a running
  * process's pools. This file dispatches to the subcommands and holds what
  * they share. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,51 +41,14 @@ static void print_environment_help(FILE *out) {
     fprintf(out, "  %s", opt->name);
     if (opt->flag) fprintf(out, "  [%s%s%s]", opt->flag, opt->metavar ? " " : "",
                            opt->metavar ? opt->metavar : "");
-    fprintf(out, "\n        %s\n        default: %s\n", opt->description, opt->default_text);
+    fputs("\n", out);
+    cli_print_wrapped(out, 8, opt->description);
+    fprintf(out, "        default: %s\n", opt->default_text);
   }
   fputs("  POOLWATCH_LIBRARY\n"
         "        path of libpoolwatch.so for `poolwatch run`\n"
         "        default: found next to the poolwatch command\n",
         out);
-}
-
-int cli_usage_error(const char *command, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "poolwatch %s: ", command);
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\nTry 'poolwatch %s --help'.\n", command);
-  va_end(ap);
-  return EXIT_TROUBLE;
-}
-
-void cli_error(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("poolwatch: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputs("\n", stderr);
-  va_end(ap);
-}
-
-bool cli_is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
-
-int cli_option_value(int argc, char **argv, int *i, const char *command, const char *name,
-                     const char **value) {
-  const char *arg = argv[*i];
-  size_t len = strlen(name);
-  if (strncmp(arg, name, len) != 0) return 0;
-  if (arg[len] == '=') {
-    *value = arg + len + 1;
-    return 1;
-  }
-  if (arg[len] != '\0') return 0;
-  if (*i + 1 >= argc) {
-    cli_usage_error(command, "%s needs a value", name);
-    return -1;
-  }
-  *value = argv[++*i];
-  return 1;
 }
 
 typedef struct command {

@@ -3,9 +3,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "cli.h"
@@ -16,14 +20,43 @@
 #define FRAME_SEP "\x1e"
 
 long long report_int(const json_t *object, const char *key, long long fallback) {
-  json_t *v = json_object_get(object, key);
+  return report_value_int(json_object_get(object, key), fallback);
+}
+
+long long report_value_int(const json_t *v, long long fallback) {
   if (json_is_integer(v)) return json_integer_value(v);
-  if (json_is_real(v)) return (long long)json_real_value(v);
+  if (json_is_real(v)) {
+    /* A hand-edited "count": 1e300 must not become undefined behaviour:
+     * out-of-range reals saturate, NaN counts as absent. */
+    double d = json_real_value(v);
+    if (d != d) return fallback;
+    if (d >= 9.2e18) return LLONG_MAX;
+    if (d <= -9.2e18) return LLONG_MIN;
+    return (long long)d;
+  }
   return fallback;
+}
+
+long long report_add(long long a, long long b) {
+  long long sum;
+  if (__builtin_add_overflow(a, b, &sum)) return a > 0 ? LLONG_MAX : LLONG_MIN;
+  return sum;
 }
 
 const char *report_string(const json_t *object, const char *key) {
   return json_string_value(json_object_get(object, key));
+}
+
+pw__frame report_frame(const json_t *frame) {
+  const char *offset = report_string(frame, "offset");
+  const char *language = report_string(frame, "language");
+  bool native = !language || strcmp(language, "c") == 0 || strcmp(language, "c++") == 0;
+  return (pw__frame){
+      .function = report_string(frame, "function"), .file = report_string(frame, "file"),
+      .line = (int)report_int(frame, "line", 0), .module = report_string(frame, "module"),
+      .offset = offset ? (uintptr_t)strtoull(offset, NULL, 16) : 0,
+      .language = language, .interpreted = !native,
+  };
 }
 
 bool report_set_init(report_set *set) {
@@ -35,8 +68,13 @@ bool report_set_init(report_set *set) {
   set->leak_index = json_object();
   set->finding_index = json_object();
   set->suppressed_index = json_object();
+  set->process_index = json_object();
+  set->leak_pids = json_array();
+  set->suppressed_pids = json_array();
+  set->finding_pids = json_array();
   if (set->processes && set->pools && set->leaks && set->findings && set->suppressed &&
-      set->leak_index && set->finding_index && set->suppressed_index)
+      set->leak_index && set->finding_index && set->suppressed_index && set->process_index &&
+      set->leak_pids && set->suppressed_pids && set->finding_pids)
     return true;
   report_set_free(set);
   cli_error("out of memory");
@@ -52,6 +90,10 @@ void report_set_free(report_set *set) {
   json_decref(set->leak_index);
   json_decref(set->finding_index);
   json_decref(set->suppressed_index);
+  json_decref(set->process_index);
+  json_decref(set->leak_pids);
+  json_decref(set->suppressed_pids);
+  json_decref(set->finding_pids);
   memset(set, 0, sizeof(*set));
 }
 
@@ -122,20 +164,26 @@ char *report_group_signature(const json_t *group) {
   return sig.data ? sig.data : strdup("");
 }
 
-/* Appends to array A the elements of B that A lacks (pids: few, so a
- * linear search is fine). */
-static void union_into(json_t *a, const json_t *b) {
-  size_t i, j;
-  json_t *x, *y;
+/* A pid's key in a group's set of pids. */
+static void pid_key(const json_t *pid, char *key, size_t cap) {
+  if (json_is_integer(pid))
+    snprintf(key, cap, "%lld", (long long)json_integer_value(pid));
+  else
+    snprintf(key, cap, "?%p", (const void *)pid);
+}
+
+/* Appends to array A the pids of B that A lacks, SEEN being A's pids as
+ * object keys. Two merged reports of 20,000 processes each once took more
+ * than five minutes comparing every pid with every other. */
+static void union_into(json_t *a, json_t *seen, const json_t *b) {
+  size_t i;
+  json_t *x;
+  char key[64];
   json_array_foreach(b, i, x) {
-    bool found = false;
-    json_array_foreach(a, j, y) {
-      if (json_equal(x, y)) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) json_array_append(a, x);
+    pid_key(x, key, sizeof(key));
+    if (json_object_get(seen, key)) continue;
+    json_object_set_new(seen, key, json_true());
+    json_array_append(a, x);
   }
 }
 
@@ -150,21 +198,33 @@ static void extend_array(json_t *group, const char *key, json_t *more) {
 
 /* Adds ENTRY (a leak or finding, already carrying "pids") to GROUPS,
  * summing it into the group with the same key if there is one. */
-static bool add_group(json_t *groups, json_t *index, json_t *entry, bool is_leak) {
+static bool add_group(json_t *groups, json_t *index, json_t *pid_sets, json_t *entry,
+                      bool is_leak) {
   char *key = group_key(entry);
   if (!key) return false;
   json_t *at = json_object_get(index, key);
   if (!at) {
     json_t *group = json_deep_copy(entry);
-    bool ok = group && json_object_set_new(index, key, json_integer((json_int_t)json_array_size(groups))) == 0 &&
+    json_t *seen = json_object();
+    bool ok = group && seen &&
+              json_object_set_new(index, key, json_integer((json_int_t)json_array_size(groups))) == 0 &&
               json_array_append_new(groups, group) == 0;
+    if (ok) {
+      /* The group's pids, deduplicated as a merged report may repeat them. */
+      json_t *pids = json_array();
+      union_into(pids, seen, json_object_get(group, "pids"));
+      json_object_set_new(group, "pids", pids);
+      ok = json_array_append(pid_sets, seen) == 0;
+    }
+    json_decref(seen);
     free(key);
     return ok;
   }
   free(key);
-  json_t *group = json_array_get(groups, (size_t)json_integer_value(at));
-  json_object_set_new(group, "count", json_integer(report_int(group, "count", 0) +
-                                                   report_int(entry, "count", 0)));
+  size_t position = (size_t)json_integer_value(at);
+  json_t *group = json_array_get(groups, position);
+  json_object_set_new(group, "count", json_integer(report_add(report_int(group, "count", 0),
+                                                              report_int(entry, "count", 0))));
   if (is_leak) {
     double have = json_number_value(json_object_get(group, "oldest_age_s"));
     double age = json_number_value(json_object_get(entry, "oldest_age_s"));
@@ -173,7 +233,8 @@ static bool add_group(json_t *groups, json_t *index, json_t *entry, bool is_leak
   } else {
     extend_array(group, "holders", json_object_get(entry, "holders"));
   }
-  union_into(json_object_get(group, "pids"), json_object_get(entry, "pids"));
+  union_into(json_object_get(group, "pids"), json_array_get(pid_sets, position),
+             json_object_get(entry, "pids"));
   return true;
 }
 
@@ -209,17 +270,14 @@ static char *process_key(const json_t *process) {
   return key.data;
 }
 
-static bool known_process(const report_set *set, const json_t *process) {
+/* Whether SET already holds PROCESS; if not, remembers it. Reading the
+ * same report twice (a file and its directory) must not count it twice;
+ * the index keeps 10,000 reports from costing 10,000² comparisons. */
+static bool known_process(report_set *set, const json_t *process, bool remember) {
   char *key = process_key(process);
-  bool known = false;
-  size_t i;
-  json_t *have;
-  json_array_foreach(set->processes, i, have) {
-    char *other = process_key(have);
-    known = key && other && strcmp(key, other) == 0;
-    free(other);
-    if (known) break;
-  }
+  if (!key) return false;
+  bool known = json_object_get(set->process_index, key) != NULL;
+  if (!known && remember) json_object_set_new(set->process_index, key, json_true());
   free(key);
   return known;
 }
@@ -264,7 +322,7 @@ static bool add_single(report_set *set, json_t *report, const char *path) {
     if (v) json_object_set(process, keys[i], v);
   }
   json_object_set_new(process, "file", json_string(path));
-  if (known_process(set, process)) {
+  if (known_process(set, process, true)) {
     cli_error("%s: a report of process %lld was already read; skipping it", path,
               (long long)json_integer_value(pid));
     json_decref(process);
@@ -284,14 +342,14 @@ static bool add_single(report_set *set, json_t *report, const char *path) {
   json_array_foreach(json_object_get(report, "leaks"), i, entry) {
     json_t *group = single_entry(entry, pid);
     if (is_suppressed(entry))
-      ok = ok && group && add_group(set->suppressed, set->suppressed_index, group, true);
+      ok = ok && group && add_group(set->suppressed, set->suppressed_index, set->suppressed_pids, group, true);
     else
-      ok = ok && group && add_group(set->leaks, set->leak_index, group, true);
+      ok = ok && group && add_group(set->leaks, set->leak_index, set->leak_pids, group, true);
     json_decref(group);
   }
   json_array_foreach(json_object_get(report, "findings"), i, entry) {
     json_t *group = single_entry(entry, pid);
-    ok = ok && group && add_group(set->findings, set->finding_index, group, false);
+    ok = ok && group && add_group(set->findings, set->finding_index, set->finding_pids, group, false);
     json_decref(group);
   }
   if (!ok) cli_error("%s: out of memory", path);
@@ -311,12 +369,13 @@ static bool add_merged(report_set *set, json_t *report, const char *path) {
       cli_error("%s: processes[%zu] is not an object", path, i);
       return false;
     }
-    if (known_process(set, entry)) {
+    if (known_process(set, entry, false)) {
       cli_error("%s: process %lld was already read; skipping this merged report", path,
                 report_int(entry, "pid", -1));
       return true;
     }
   }
+  json_array_foreach(processes, i, entry) known_process(set, entry, true);
   json_array_extend(set->processes, processes);
   json_array_foreach(json_object_get(report, "pools"), i, entry)
     json_array_append(set->pools, entry);
@@ -324,27 +383,95 @@ static bool add_merged(report_set *set, json_t *report, const char *path) {
   json_array_foreach(json_object_get(report, "leaks"), i, entry) {
     if (!json_is_array(json_object_get(entry, "pids")))
       json_object_set_new(entry, "pids", json_array());
-    if (!is_suppressed(entry)) ok = ok && add_group(set->leaks, set->leak_index, entry, true);
+    if (!is_suppressed(entry))
+      ok = ok && add_group(set->leaks, set->leak_index, set->leak_pids, entry, true);
   }
   /* A merged report keeps its suppressed groups apart, under their own key. */
   json_array_foreach(json_object_get(report, "suppressed_leaks"), i, entry) {
     if (!json_is_object(entry)) continue;
     if (!json_is_array(json_object_get(entry, "pids")))
       json_object_set_new(entry, "pids", json_array());
-    ok = ok && add_group(set->suppressed, set->suppressed_index, entry, true);
+    ok = ok && add_group(set->suppressed, set->suppressed_index, set->suppressed_pids, entry, true);
   }
   json_array_foreach(json_object_get(report, "findings"), i, entry) {
     if (!json_is_array(json_object_get(entry, "pids")))
       json_object_set_new(entry, "pids", json_array());
-    ok = ok && add_group(set->findings, set->finding_index, entry, false);
+    ok = ok && add_group(set->findings, set->finding_index, set->finding_pids, entry, false);
   }
   if (!ok) cli_error("%s: out of memory", path);
   return ok;
 }
 
+/* Reports larger than this are refused: the largest real one, 100,000
+ * leaks, is 7 MB, and jansson needs several times a file's size in memory. */
+#define MAX_REPORT_BYTES (256L << 20)
+
+/* jansson limits nesting to 2048 levels, which bounds the recursion. */
+json_t *report_text_safe(json_t *v) {
+  if (json_is_string(v)) {
+    const char *text = json_string_value(v);
+    if (!pw__text_needs_escape(text)) return v;
+    pw__buf safe;
+    pw__buf_init(&safe);
+    pw__buf_text(&safe, text);
+    if (!safe.failed && safe.len != strlen(text)) json_string_set(v, safe.data);
+    pw__buf_free(&safe);
+  } else if (json_is_array(v)) {
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item) report_text_safe(item);
+  } else if (json_is_object(v)) {
+    const char *key;
+    json_t *item;
+    void *tmp;
+    json_object_foreach_safe(v, tmp, key, item) {
+      report_text_safe(item);
+      if (!pw__text_needs_escape(key)) continue;
+      pw__buf safe;
+      pw__buf_init(&safe);
+      pw__buf_text(&safe, key);
+      if (!safe.failed && safe.data && safe.len != strlen(key)) {
+        json_object_set(v, safe.data, item);
+        json_object_del(v, key);
+      }
+      pw__buf_free(&safe);
+    }
+  }
+  return v;
+}
+
+/* Opens PATH for reading only if it is a regular file of sane size: a FIFO
+ * would block for ever, /dev/zero would never end. */
+static FILE *open_report(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    cli_error("%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  struct stat st;
+  const char *why = NULL;
+  if (fstat(fd, &st) != 0)
+    why = strerror(errno);
+  else if (S_ISDIR(st.st_mode))
+    why = "a directory where a report file was expected";
+  else if (!S_ISREG(st.st_mode))
+    why = "not a regular file";
+  else if (st.st_size > MAX_REPORT_BYTES)
+    why = "larger than 256 MB; not a poolwatch report";
+  FILE *f = why ? NULL : fdopen(fd, "r");
+  if (!f) {
+    cli_error("%s: %s", path, why ? why : strerror(errno));
+    close(fd);
+  }
+  return f;
+}
+
 bool report_set_add_file(report_set *set, const char *path) {
   json_error_t error;
-  json_t *report = json_load_file(path, 0, &error);
+  FILE *f = open_report(path);
+  if (!f) return false;
+  json_t *report = json_loadf(f, 0, &error);
+  fclose(f);
   if (!report) {
     if (error.line > 0)
       cli_error("%s:%d: not valid JSON: %s", path, error.line, error.text);
@@ -352,6 +479,7 @@ bool report_set_add_file(report_set *set, const char *path) {
       cli_error("%s: %s", path, error.text);
     return false;
   }
+  report_text_safe(report);
   bool ok = false;
   if (!json_is_object(report) || !report_string(report, "tool") ||
       strcmp(report_string(report, "tool"), "poolwatch") != 0) {
@@ -455,10 +583,12 @@ void report_set_totals(const report_set *set, report_totals *totals) {
   json_array_foreach(set->processes, i, process) {
     json_t *summary = json_object_get(process, "summary");
     totals->processes++;
-    totals->leaked_connections += report_int(summary, "leaked_connections", 0);
-    totals->leaked_checkouts += report_int(summary, "leaked_checkouts", 0);
-    totals->leak_groups += report_int(summary, "leak_groups", 0);
-    totals->suppressed += report_int(summary, "suppressed", 0);
-    totals->findings += report_int(summary, "findings", 0);
+    totals->leaked_connections =
+        report_add(totals->leaked_connections, report_int(summary, "leaked_connections", 0));
+    totals->leaked_checkouts =
+        report_add(totals->leaked_checkouts, report_int(summary, "leaked_checkouts", 0));
+    totals->leak_groups = report_add(totals->leak_groups, report_int(summary, "leak_groups", 0));
+    totals->suppressed = report_add(totals->suppressed, report_int(summary, "suppressed", 0));
+    totals->findings = report_add(totals->findings, report_int(summary, "findings", 0));
   }
 }

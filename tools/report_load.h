@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/format.h"
+
 typedef struct report_set {
   json_t *processes;     /* {pid, ppid, program, argv, started_at, ended_at, summary, file} */
   json_t *pools;         /* each report's pool objects, with "pid" added */
@@ -21,6 +23,10 @@ typedef struct report_set {
   json_t *leak_index;    /* group key -> position in leaks */
   json_t *finding_index; /* group key -> position in findings */
   json_t *suppressed_index;
+  json_t *process_index; /* process key -> true, for processes read already */
+  json_t *leak_pids;     /* per leak group, its pids as object keys */
+  json_t *suppressed_pids; /* per suppressed group, likewise */
+  json_t *finding_pids;  /* per finding group, its pids as object keys */
 } report_set;
 
 /* Sums over the processes' own summaries. */
@@ -61,7 +67,22 @@ char *report_group_signature(const json_t *group);
 
 /* Integer value of KEY in OBJECT, or FALLBACK when absent or not a number. */
 long long report_int(const json_t *object, const char *key, long long fallback);
+/* The same for a value itself: integers as they are, reals saturated to
+ * the range of long long, FALLBACK for anything else. */
+long long report_value_int(const json_t *v, long long fallback);
+/* A + B, saturating instead of overflowing: counts come from files anyone
+ * may have edited. */
+long long report_add(long long a, long long b);
+/* Replaces every string (and object key) in V by its text-safe form (see
+ * pw__buf_text) and returns V: a report is a file anyone may have edited,
+ * and a pool name holding a newline or an escape code must not forge lines
+ * of what the command prints. Reports are made safe as they are read. */
+json_t *report_text_safe(json_t *v);
 /* String value of KEY in OBJECT, or NULL. */
 const char *report_string(const json_t *object, const char *key);
+
+/* One frame of a report's stack as the common formatter takes it (strings
+ * point into FRAME). A frame of an interpreted language has no offset. */
+pw__frame report_frame(const json_t *frame);
 
 #endif

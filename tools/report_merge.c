@@ -65,7 +65,7 @@ static json_t *select_groups(const json_t *groups, const json_t *baseline, long 
       bool in_baseline = sig && json_object_get(baseline, sig);
       free(sig);
       if (in_baseline) {
-        *known += report_int(g, "count", 0);
+        *known = report_add(*known, report_int(g, "count", 0));
         continue;
       }
     }
@@ -84,7 +84,7 @@ static long long sum_counts(const json_t *groups, const char *kind) {
   json_t *g;
   json_array_foreach(groups, i, g) {
     const char *k = report_string(g, "kind");
-    if (!kind || (k && strcmp(k, kind) == 0)) total += report_int(g, "count", 0);
+    if (!kind || (k && strcmp(k, kind) == 0)) total = report_add(total, report_int(g, "count", 0));
   }
   return total;
 }

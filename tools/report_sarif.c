@@ -50,20 +50,19 @@ static json_t *artifact_location(const char *path, const char *root) {
   return loc;
 }
 
+/* The frame as every text output words it (common/format.c), one line
+ * without its newline. */
 static char *frame_text(const json_t *frame, size_t index) {
-  const char *function = report_string(frame, "function");
-  const char *file = report_string(frame, "file");
-  const char *module = report_string(frame, "module");
-  const char *offset = report_string(frame, "offset");
-  long long line = report_int(frame, "line", 0);
+  pw__frame f = report_frame(frame);
   pw__buf b;
   pw__buf_init(&b);
-  pw__buf_printf(&b, "#%zu %s", index, function ? function : "??");
-  if (file) pw__buf_printf(&b, " %s", file);
-  if (file && line > 0) pw__buf_printf(&b, ":%lld", line);
-  if (module || offset)
-    pw__buf_printf(&b, " (%s%s%s)", module ? module : "??", offset ? "+" : "", offset ? offset : "");
-  return b.failed ? (pw__buf_free(&b), NULL) : b.data;
+  pw__format_frame(&b, "", index, &f);
+  if (b.failed) {
+    pw__buf_free(&b);
+    return NULL;
+  }
+  if (b.len && b.data[b.len - 1] == '\n') b.data[--b.len] = '\0';
+  return b.data;
 }
 
 /* A location object for FRAME: its file and line, or its module when it

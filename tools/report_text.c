@@ -43,14 +43,7 @@ static void print_stack(FILE *out, const json_t *stack, const char *indent) {
   if (!frames) return;
   size_t i;
   json_t *frame;
-  json_array_foreach(stack, i, frame) {
-    const char *offset = report_string(frame, "offset");
-    frames[i] = (pw__frame){
-      .function = report_string(frame, "function"), .file = report_string(frame, "file"),
-      .line = (int)report_int(frame, "line", 0), .module = report_string(frame, "module"),
-      .offset = offset ? (uintptr_t)strtoull(offset, NULL, 16) : 0,
-    };
-  }
+  json_array_foreach(stack, i, frame) frames[i] = report_frame(frame);
   pw__buf text;
   pw__buf_init(&text);
   pw__format_stack(&text, indent, frames, n);
@@ -84,7 +77,7 @@ static void print_summary(FILE *out, const json_t *merged) {
   report_print_count(out, connections, "leaked connection", "leaked connections");
   fputs(", ", out);
   report_print_count(out, checkouts, "leaked checkout", "leaked checkouts");
-  if (connections + checkouts > 0) {
+  if (report_add(connections, checkouts) > 0) {
     fputs(" in ", out);
     report_print_count(out, report_int(s, "leak_groups", 0), "group", "groups");
   }

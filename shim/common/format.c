@@ -5,10 +5,14 @@
 #include <string.h>
 #include <time.h>
 
+/* Names come from the program's own debug info, paths and arguments: they
+ * are escaped wherever they are printed, so none can forge a report line. */
 void pw__format_frame(pw__buf *out, const char *indent, size_t index, const pw__frame *f) {
-  pw__buf_printf(out, "%s#%zu %s", indent, index, f->function ? f->function : "??");
+  pw__buf_printf(out, "%s#%zu ", indent, index);
+  pw__buf_text(out, f->function ? f->function : "??");
   if (f->file) {
-    pw__buf_printf(out, " %s", f->file);
+    pw__buf_puts(out, " ");
+    pw__buf_text(out, f->file);
     if (f->line > 0) pw__buf_printf(out, ":%d", f->line);
   }
   if (f->interpreted) {
@@ -16,7 +20,8 @@ void pw__format_frame(pw__buf *out, const char *indent, size_t index, const pw__
     return;
   }
   if (f->module || f->offset) {
-    pw__buf_printf(out, " (%s", f->module ? f->module : "??");
+    pw__buf_puts(out, " (");
+    pw__buf_text(out, f->module ? f->module : "??");
     if (f->offset) pw__buf_printf(out, "+0x%zx", (size_t)f->offset);
     pw__buf_puts(out, ")");
   }
@@ -32,10 +37,13 @@ void pw__format_call_chain(pw__buf *out, const pw__frame *frames, size_t count, 
   if (!count) pw__buf_puts(out, "??");
   for (size_t k = 0; k < count && k < shown; k++) {
     const pw__frame *f = &frames[k];
-    pw__buf_printf(out, "%s%s", k ? " < " : "", f->function ? f->function : "??");
+    pw__buf_puts(out, k ? " < " : "");
+    pw__buf_text(out, f->function ? f->function : "??");
     if (f->file) {
       const char *slash = strrchr(f->file, '/');
-      pw__buf_printf(out, " (%s:%d)", slash ? slash + 1 : f->file, f->line);
+      pw__buf_puts(out, " (");
+      pw__buf_text(out, slash ? slash + 1 : f->file);
+      pw__buf_printf(out, ":%d)", f->line);
     }
   }
 }
@@ -69,10 +77,11 @@ const char *pw__leak_origin(bool checkout) { return checkout ? "checked out" : "
 
 void pw__format_leak_headline(pw__buf *out, bool checkout, long long count, const char *pool,
                               double oldest) {
-  pw__buf_printf(out, "%lld leaked %s %s pool %s", count,
+  pw__buf_printf(out, "%lld leaked %s %s pool ", count,
                  checkout ? pw__plural(count, "checkout", "checkouts")
                           : pw__plural(count, "connection", "connections"),
-                 checkout ? "from" : "in", pool ? pool : "?");
+                 checkout ? "from" : "in");
+  pw__buf_text(out, pool ? pool : "?");
   char age[32];
   if (oldest >= 0) pw__buf_printf(out, ", oldest %s", pw__format_age(oldest, age, sizeof(age)));
 }

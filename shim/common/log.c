@@ -8,23 +8,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
+
 bool pw__write_all(int fd, const char *data, size_t len) {
+  int saved = errno;
   while (len > 0) {
     ssize_t n = write(fd, data, len);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
+    if (n <= 0) break;
     data += n;
     len -= (size_t)n;
   }
-  return true;
+  errno = saved;
+  return len == 0;
 }
 
 static void vsay(const char *prefix, const char *fmt, va_list ap) {
-  char line[1024];
+  char message[1024], line[1200];
+  if (vsnprintf(message, sizeof(message), fmt, ap) < 0) return;
   int n = snprintf(line, sizeof(line), "poolwatch: %s", prefix);
   if (n < 0) return;
-  int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-  if (m < 0) return;
+  /* A pool name or a path from the environment holding a newline or an
+   * escape code once forged lines on the user's terminal. */
+  pw__text_escape(message, line + n, sizeof(line) - (size_t)n - 1);
   size_t len = strlen(line);
   line[len++] = '\n';
   pw__write_all(STDERR_FILENO, line, len);

@@ -118,7 +118,15 @@ static void load_one(pw__options *o, const pw__option *opt, const char *text) {
                       opt->name, text, opt->default_text);
         return;
       }
-      *(double *)field = v;
+      /* 1e19 s became a busy loop of the monitor thread, and a threshold
+       * of 2e10 s overflowed to 0 in nanoseconds, reporting every checkout
+       * as held too long: durations are clamped, with a warning. */
+      double clamped = v < PW__MIN_DURATION ? PW__MIN_DURATION
+                       : v > PW__MAX_DURATION ? PW__MAX_DURATION : v;
+      if (clamped != v)
+        pw__warn_once(opt->name, "%s='%s' is out of range (1ms to 7 days); using %gs", opt->name,
+                      text, clamped);
+      *(double *)field = clamped;
       return;
     }
     case PW__OPTION_BOOL:

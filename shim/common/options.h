@@ -24,6 +24,11 @@ typedef struct pw__options {
   bool live;                /* publish live state for `poolwatch top` */
 } pw__options;
 
+/* Durations are clamped to this range, with a warning: long enough for any
+ * threshold or interval, short enough that nanoseconds never overflow. */
+#define PW__MIN_DURATION 0.001
+#define PW__MAX_DURATION (7 * 24 * 3600.0)
+
 typedef enum pw__option_kind {
   PW__OPTION_PATH,
   PW__OPTION_INT,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/redact.h"
+
 static pw__pool libpq_pool = {
   .name = "libpq", .kind = PW__POOL_LIBPQ, .configured_size = -1, .max_size = -1,
 };
@@ -74,7 +76,11 @@ pw__pool *pw__pool_find(const void *key, pw__pool_kind kind, const char *name) {
     memset(p, 0, sizeof(*p));
     p->key = key;
     p->kind = kind;
-    snprintf(p->name, sizeof(p->name), "%s", name);
+    /* A pool named by its URL ("postgresql://app:secret@db/shop") would
+     * carry the password into every report, log line and metric label. */
+    char *safe = pw__redact_text(name ? name : "");
+    snprintf(p->name, sizeof(p->name), "%s", safe ? safe : "***");
+    free(safe);
     atomic_init(&p->configured_size, -1);
     atomic_init(&p->max_size, -1);
     /* Append, so reports list pools in the order the program made them. */

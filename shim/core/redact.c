@@ -237,15 +237,36 @@ char *pw__redact_login(const char *host, const char *port, const char *dbname,
   return format(&f);
 }
 
-/* Skips a password value as libpq reads it: quoted with backslash escapes,
- * or up to the next space. */
-static const char *skip_value(const char *p) {
-  if (*p == '\'') {
-    for (p++; *p && *p != '\''; p++)
+/* Skips a secret's value: quoted ('...' or "..." with backslash escapes,
+ * as libpq and JSON write them), or up to the next separator. After '='
+ * only a space or a URI's '&' ends it: "Pwd=a;b" hides all of "a;b" and
+ * what follows, since hiding too much is safe and a password may hold ';'.
+ * After JSON's ':' an unquoted value (a number) ends at ',' or '}'. */
+static const char *skip_value(const char *p, bool json) {
+  if (*p == '\'' || *p == '"') {
+    char quote = *p;
+    for (p++; *p && *p != quote; p++)
       if (*p == '\\' && p[1]) p++;
     return *p ? p + 1 : p;
   }
-  return p + strcspn(p, " \t&");
+  return p + strcspn(p, json ? " \t,}" : " \t&");
+}
+
+/* Names under which programs pass passwords: libpq's keyword, and the
+ * spellings of ODBC ("pwd"), MySQL-style tools ("passwd") and JSON configs
+ * ({"password": "..."}). */
+static size_t secret_keyword(const char *text, const char *p) {
+  static const char *const names[] = {"password", "passwd", "pwd"};
+  /* "PGPASSWORD=" is a password, but the shorter names must start a word
+   * ("DB_PWD=" is one, "cwd=/tmp" is not). */
+  bool word_start = p == text || !isalnum((unsigned char)p[-1]);
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    size_t n = strlen(names[i]);
+    if ((i == 0 || word_start) && strncasecmp(p, names[i], n) == 0 &&
+        !isalnum((unsigned char)p[n]) && p[n] != '_')
+      return n;
+  }
+  return 0;
 }
 
 char *pw__redact_text(const char *text) {
@@ -254,15 +275,18 @@ char *pw__redact_text(const char *text) {
   pw__buf_puts(&b, "");
   const char *p = text;
   while (*p) {
-    if (strncasecmp(p, "password", 8) == 0) {
-      const char *q = p + 8;
+    size_t keyword = secret_keyword(text, p);
+    if (keyword) {
+      const char *q = p + keyword;
+      if (*q == '"' || *q == '\'') q++; /* the closing quote of a JSON key */
       while (*q == ' ') q++;
-      if (*q == '=') {
+      if (*q == '=' || *q == ':') {
+        bool json = *q == ':';
         q++;
         while (*q == ' ') q++;
         pw__buf_append(&b, p, (size_t)(q - p));
         pw__buf_puts(&b, "***");
-        p = skip_value(q);
+        p = skip_value(q, json);
         continue;
       }
     }
@@ -285,4 +309,15 @@ char *pw__redact_text(const char *text) {
     return NULL;
   }
   return b.data;
+}
+
+bool pw__redact_option_takes_secret(const char *arg) {
+  /* "mysql --password VALUE" and "-W VALUE" put the secret in the next
+   * argument, where no keyword marks it. psql's -W takes no value, but the
+   * argument after it is hidden anyway: a name wrongly hidden costs less
+   * than a password shown. */
+  static const char *const options[] = {"--password", "--passwd", "--pwd", "-W"};
+  for (size_t i = 0; arg && i < sizeof(options) / sizeof(options[0]); i++)
+    if (strcmp(arg, options[i]) == 0) return true;
+  return false;
 }

@@ -4,6 +4,8 @@
 #ifndef POOLWATCH_REDACT_H
 #define POOLWATCH_REDACT_H
 
+#include <stdbool.h>
+
 /* From a conninfo string ("host=x password='y'") or a URI
  * ("postgresql://user:secret@host/db?password=z"). */
 char *pw__redact_conninfo(const char *conninfo);
@@ -15,9 +17,13 @@ char *pw__redact_params(const char *const *keywords, const char *const *values,
 char *pw__redact_login(const char *host, const char *port, const char *dbname,
                        const char *user, const char *password);
 
-/* Any text that may hold a connection string (a command-line argument):
- * the value of every password keyword and the password of every
- * scheme://user:password@ become ***; the rest is kept as is. */
+/* Any text that may hold a connection string (a command-line argument, a
+ * pool's name): the value of every password, passwd or pwd keyword (with
+ * = or :, quoted or not, so JSON's "password": "x" too) and the password of
+ * every scheme://user:password@ become ***; the rest is kept as is. */
 char *pw__redact_text(const char *text);
+/* Whether the argument after ARG is a secret (--password VALUE, -W VALUE),
+ * to be shown as *** whatever it holds. */
+bool pw__redact_option_takes_secret(const char *arg);
 
 #endif

@@ -124,6 +124,19 @@ static __attribute__((noinline)) const pw__stack *unwind_and_cache(int depth, ui
 }
 #endif
 
+/* A full unwind into NATIVE (room for DEPTH + OWN_FRAMES_MAX), without
+ * poolwatch's own frames: *FRAMES is where the caller's begin; returns how
+ * many are kept, at most DEPTH. */
+static int unwind_all(uintptr_t *native, int depth, const uintptr_t **frames) {
+  const pw__libunwind *unw = pw__libunwind_load();
+  int n = unw ? unw->backtrace((void **)native, depth + OWN_FRAMES_MAX) : 0;
+  int first = 0;
+  while (first < n && own(native[first])) first++;
+  int kept = n - first < depth ? n - first : depth;
+  *frames = native + first;
+  return kept < 0 ? 0 : kept;
+}
+
 /* ---- source frames: begin ---------------------------------------------
  * In a thread running interpreted code, the native stack is handed to the
  * language's walker, which puts the source frames where the interpreter's
@@ -132,16 +145,12 @@ static __attribute__((noinline)) const pw__stack *unwind_and_cache(int depth, ui
  * running every Python function) stand for every Python call site. */
 static __attribute__((noinline)) const pw__stack *capture_source(const pw__source_walker *walker,
                                                                  int depth) {
-  void *raw[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
-  const pw__libunwind *unw = pw__libunwind_load();
-  int n = unw ? unw->backtrace(raw, depth + OWN_FRAMES_MAX) : 0;
-  int first = 0;
-  while (first < n && own((uintptr_t)raw[first])) first++;
-  int kept = n - first < depth ? n - first : depth;
-  if (kept < 0) kept = 0;
+  uintptr_t native[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
+  const uintptr_t *frames;
+  int kept = unwind_all(native, depth, &frames);
   uintptr_t merged[PW__MAX_STACK_DEPTH];
-  int m = walker->merge((const uintptr_t *)(raw + first), kept, merged, depth);
-  if (m < 0) return pw__stack_intern((const uintptr_t *)(raw + first), kept);
+  int m = walker->merge(frames, kept, merged, depth);
+  if (m < 0) return pw__stack_intern(frames, kept);
   /* A call from poolwatch's own language code (its pool instrumentation)
    * starts the stack after the outermost of its frames, with the FFI's
    * native frames below it gone too. */
@@ -163,13 +172,10 @@ __attribute__((noinline)) const pw__stack *pw__stack_capture(int depth) {
   const pw__stack *cached = pw__stack_cache_find(frame, return_to);
   return cached ? cached : unwind_and_cache(depth, frame, return_to);
 #else
-  void *raw[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
-  const pw__libunwind *unw = pw__libunwind_load();
-  int n = unw ? unw->backtrace(raw, depth + OWN_FRAMES_MAX) : 0;
-  int first = 0;
-  while (first < n && own((uintptr_t)raw[first])) first++;
-  int kept = n - first < depth ? n - first : depth;
-  return pw__stack_intern((const uintptr_t *)(raw + first), kept < 0 ? 0 : kept);
+  uintptr_t native[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
+  const uintptr_t *frames;
+  int kept = unwind_all(native, depth, &frames);
+  return pw__stack_intern(frames, kept);
 #endif
 }
 

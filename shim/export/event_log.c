@@ -6,8 +6,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "core/config.h"
 #include "common/log.h"
@@ -26,10 +28,11 @@ static void on_event(const pw__event *e) {
 
 void pw__event_line(const pw__event *e) {
   int saved = errno;
-  char when[40], line[512];
+  char when[40], line[512], pool[160], detail[320];
   pw__format_time((double)pw__wall_ns() / 1e9, when, sizeof(when));
   int n = snprintf(line, sizeof(line), "%s poolwatch[%d] thread=%d %s pool=%s", when,
-                   (int)getpid(), (int)gettid(), e->what, e->pool ? e->pool->name : "-");
+                   (int)getpid(), (int)gettid(), e->what,
+                   e->pool ? pw__text_escape(e->pool->name, pool, sizeof(pool)) : "-");
   if (n > 0 && e->id && (size_t)n < sizeof(line))
     n += snprintf(line + n, sizeof(line) - (size_t)n, " id=%p", e->id);
   if (n > 0 && e->seconds >= 0 && (size_t)n < sizeof(line))
@@ -52,7 +55,8 @@ void pw__event_line(const pw__event *e) {
     n += snprintf(line + n, sizeof(line) - (size_t)n, " stack=%u at=%s", e->stack->id, at);
   }
   if (n > 0 && e->detail && (size_t)n < sizeof(line))
-    n += snprintf(line + n, sizeof(line) - (size_t)n, " %s", e->detail);
+    n += snprintf(line + n, sizeof(line) - (size_t)n, " %s",
+                  pw__text_escape(e->detail, detail, sizeof(detail)));
   if (n > 0) {
     size_t len = (size_t)n < sizeof(line) - 1 ? (size_t)n : sizeof(line) - 2;
     line[len++] = '\n';
@@ -61,16 +65,42 @@ void pw__event_line(const pw__event *e) {
   errno = saved;
 }
 
+/* Opens the event log: a regular file (made 0600 if it already existed
+ * with a wider mode: its lines name the program's pools and call sites), a
+ * FIFO with a reader, or a character device such as /dev/null. A FIFO
+ * without a reader once blocked the program's first connect for ever:
+ * O_NONBLOCK makes that open fail instead, and a full pipe drops lines
+ * rather than stall the program. A directory is refused. */
+static int open_log(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+                0600);
+  struct stat st;
+  const char *why = NULL;
+  if (fd < 0 || fstat(fd, &st) != 0)
+    why = errno == ENXIO ? "a FIFO nobody reads" : strerror(errno);
+  else if (S_ISREG(st.st_mode)) {
+    if ((st.st_mode & 077) && st.st_uid == geteuid()) fchmod(fd, st.st_mode & 0700);
+    /* A regular file never blocks; appends stay whole lines. */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  } else if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
+    why = "not a regular file, FIFO or character device";
+  }
+  if (why) {
+    pw__warn_once("POOLWATCH_EVENT_LOG",
+                  "POOLWATCH_EVENT_LOG='%s' cannot be opened (%s); no event log", path, why);
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 void pw__event_log_start(void) {
   const char *path = pw__config.event_log;
   if (path) {
     if (strcmp(path, "stderr") == 0)
       log_fd = STDERR_FILENO;
     else
-      log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (log_fd < 0)
-      pw__warn_once("POOLWATCH_EVENT_LOG", "POOLWATCH_EVENT_LOG='%s' cannot be opened (%s); no event log",
-                    path, strerror(errno));
+      log_fd = open_log(path);
   }
   /* Without a log or a threshold nobody listens: the hot path then skips
    * building events altogether. */

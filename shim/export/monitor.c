@@ -67,7 +67,9 @@ static void write_prometheus(void) {
   char dir[4096];
   const char *base;
   split_path(pw__config.prometheus, dir, sizeof(dir), &base);
-  if (!text.failed && !atomic_load(&stopping)) pw__write_file(dir, base, text.data, text.len);
+  /* 0644: node_exporter reads it as its own user, and it holds no secret. */
+  if (!text.failed && !atomic_load(&stopping))
+    pw__write_file_mode(dir, base, text.data, text.len, 0644);
   pw__buf_free(&text);
 }
 

@@ -2,6 +2,7 @@
 #include "export/prometheus.h"
 
 #include <stdatomic.h>
+#include <unistd.h>
 
 #include "common/metric_names.h"
 #include "core/pool.h"
@@ -10,9 +11,42 @@
 static const double bucket_bounds[] = PW__METRIC_SECONDS_BUCKETS;
 #define BUCKET_COUNT (sizeof(bucket_bounds) / sizeof(bucket_bounds[0]))
 
+/* A label value as the exposition format wants it: backslash, double quote
+ * and line feed escaped, nothing else. A tab in a pool name once made
+ * promtool reject the whole file ("invalid escape sequence '\t'", from
+ * JSON escaping), and a Latin-1 byte gave "invalid label value": other
+ * control characters and invalid UTF-8 become U+FFFD. */
+void pw__prometheus_label_value(pw__buf *out, const char *value) {
+  pw__buf_puts(out, "\"");
+  for (const unsigned char *p = (const unsigned char *)(value ? value : ""); *p;) {
+    size_t n = pw__utf8_sequence(p);
+    if (*p == '\\')
+      pw__buf_puts(out, "\\\\");
+    else if (*p == '"')
+      pw__buf_puts(out, "\\\"");
+    else if (*p == '\n')
+      pw__buf_puts(out, "\\n");
+    else if (n == 1 && (*p < 0x20 || *p == 0x7f))
+      pw__buf_puts(out, "\xef\xbf\xbd");
+    else if (n) {
+      pw__buf_append(out, (const char *)p, n);
+      p += n;
+      continue;
+    } else
+      pw__buf_puts(out, "\xef\xbf\xbd");
+    p++;
+  }
+  pw__buf_puts(out, "\"");
+}
+
+/* Every series carries the process's pid: two processes exporting into
+ * one collector directory (a service and its workers, each with its own
+ * file) once made node_exporter reject both files' series as "collected
+ * before with the same name and label values". */
 static void label(pw__buf *out, const pw__pool *p) {
   pw__buf_puts(out, "{pool=");
-  pw__buf_json_string(out, p->name); /* JSON escaping is what the format wants */
+  pw__prometheus_label_value(out, p->name);
+  pw__buf_printf(out, ",pid=\"%d\"", (int)getpid());
 }
 
 static void sample(pw__buf *out, const char *name, const pw__pool *p, double value) {

@@ -40,7 +40,7 @@ static bool write_report_file(const char *dir, const pw__report *r, const pw__bu
     else
       snprintf(candidate, sizeof(candidate), "poolwatch-%d.%d", r->pid, image);
     snprintf(name, sizeof(name), "%s.json", candidate);
-    int claimed = pw__write_file_as(dir, name, json->data, json->len, false);
+    int claimed = pw__write_file_as(dir, name, json->data, json->len, false, 0600);
     if (claimed < 0) return false;
     if (claimed == 1) {
       snprintf(stem, sizeof(stem), "%s", candidate);

@@ -171,6 +171,7 @@ static void program_json(pw__buf *out) {
     char arg[4096];
     size_t len = 0;
     int c, count = 0;
+    bool secret_next = false;
     while ((c = fgetc(f)) != EOF) {
       if (c && len < sizeof(arg) - 1) {
         arg[len++] = (char)c;
@@ -179,10 +180,12 @@ static void program_json(pw__buf *out) {
       if (c) continue;
       arg[len] = '\0';
       pw__buf_puts(out, count++ ? ", " : "");
-      /* psql "postgresql://user:secret@host" puts a password in argv. */
-      char *safe = pw__redact_text(arg);
+      /* psql "postgresql://user:secret@host" puts a password in argv, and
+       * "--password VALUE" puts one in the argument after. */
+      char *safe = secret_next ? NULL : pw__redact_text(arg);
       pw__buf_json_string(out, safe ? safe : "***");
       free(safe);
+      secret_next = pw__redact_option_takes_secret(arg);
       len = 0;
     }
     fclose(f);

@@ -12,6 +12,9 @@ static void frames_text(pw__buf *out, const pw__symbolized *where, const char *i
   pw__format_stack(out, indent, where ? where->frames : NULL, where ? where->count : 0);
 }
 
+/* Room for a pool name or conninfo escaped for text. */
+#define TEXT_FIELD 1024
+
 static void leak_text(const pw__report *r, const pw__leak_group *g, pw__buf *out) {
   bool at_exec = r->reason && strcmp(r->reason, "exec") == 0;
   pw__buf_puts(out, "poolwatch: ");
@@ -27,10 +30,13 @@ static void leak_text(const pw__report *r, const pw__leak_group *g, pw__buf *out
     pw__buf_printf(out, "    %zu of them still open when the program's code had finished, "
                         "closed by the runtime's shutdown\n", at_shutdown);
   if (g->checkout) return;
+  char conninfo[TEXT_FIELD];
   size_t shown = 0;
   for (size_t i = 0; i < g->item_count && shown < MAX_CONNINFO_SHOWN; i++, shown++) {
     const pw__conn_record *c = &r->snapshot.conns[g->first + i];
-    pw__buf_printf(out, "    conninfo: %s%s\n", c->conninfo && *c->conninfo ? c->conninfo : "(defaults)",
+    pw__buf_printf(out, "    conninfo: %s%s\n",
+                   c->conninfo && *c->conninfo ? pw__text_escape(c->conninfo, conninfo, sizeof(conninfo))
+                                               : "(defaults)",
                    c->state == PW__FAILED ? " (connect failed, never finished)"
                    : c->state == PW__CONNECTING ? " (connect in progress)" : "");
   }
@@ -38,9 +44,11 @@ static void leak_text(const pw__report *r, const pw__leak_group *g, pw__buf *out
 }
 
 static void finding_text(const pw__report *r, const pw__finding_record *f, pw__buf *out) {
+  char pool[TEXT_FIELD], detail[TEXT_FIELD];
   pw__buf_printf(out, "poolwatch: %s in pool %s (%llu %s): %s\n", pw__finding_kind_name(f->kind),
-                 f->pool ? f->pool->name : "?", (unsigned long long)f->count,
-                 pw__plural(f->count, "time", "times"), f->detail);
+                 f->pool ? pw__text_escape(f->pool->name, pool, sizeof(pool)) : "?",
+                 (unsigned long long)f->count, pw__plural(f->count, "time", "times"),
+                 pw__text_escape(f->detail, detail, sizeof(detail)));
   if (f->stack) frames_text(out, pw__report_stack(r, f->stack), "    ");
   if (f->other) {
     pw__buf_puts(out, f->kind == PW__FINDING_DOUBLE_FINISH ? "  first finished at:\n"
@@ -63,10 +71,11 @@ static void distribution_text(pw__buf *out, const char *name, const pw__distribu
 static void pool_text(const pw__pool_report *p, pw__buf *out) {
   const pw__pool_metrics *m = &p->metrics;
   const pw__pool *pool = p->pool;
+  char name[TEXT_FIELD];
   pw__buf_printf(out,
                  "poolwatch: pool %s (%s): size %ld (peak %ld), checkedout %ld (peak %ld), "
                  "checkedin %ld, overflow %ld, wait_time %.6f s\n",
-                 pool->name, pw__pool_kind_name(pool->kind), m->size, m->peak_size,
+                 pw__text_escape(pool->name, name, sizeof(name)), pw__pool_kind_name(pool->kind), m->size, m->peak_size,
                  m->checked_out, m->peak_checked_out, m->checked_in, m->overflow, m->wait_time);
   /* As `poolwatch report` prints them. */
   pw__buf_puts(out, "    counters: ");
@@ -98,15 +107,17 @@ void pw__report_summary_line(const pw__report *r, pw__buf *out) {
     checkouts += pw__counter_get(&r->pools[i].pool->checkouts);
   }
   if (r->leaked_connections + r->leaked_checkouts == 0)
-    pw__buf_printf(out, "poolwatch: no leaks (pid %d: %llu connects, %llu checkouts, %zu findings, %zu suppressed)\n",
-                   r->pid, connects, checkouts, r->findings, r->suppressed);
+    pw__buf_printf(out, "poolwatch: no leaks (pid %d: %llu %s, %llu %s, %zu %s, %zu suppressed)\n",
+                   r->pid, connects, pw__plural(connects, "connect", "connects"), checkouts,
+                   pw__plural(checkouts, "checkout", "checkouts"), r->findings,
+                   pw__plural(r->findings, "finding", "findings"), r->suppressed);
   else
     pw__buf_printf(out,
-                   "poolwatch: %zu leaked %s and %zu leaked %s in %zu %s (pid %d; %zu findings, %zu suppressed)\n",
+                   "poolwatch: %zu leaked %s and %zu leaked %s in %zu %s (pid %d; %zu %s, %zu suppressed)\n",
                    r->leaked_connections, pw__plural(r->leaked_connections, "connection", "connections"),
                    r->leaked_checkouts, pw__plural(r->leaked_checkouts, "checkout", "checkouts"),
                    r->leak_groups, pw__plural(r->leak_groups, "group", "groups"), r->pid, r->findings,
-                   r->suppressed);
+                   pw__plural(r->findings, "finding", "findings"), r->suppressed);
 }
 
 /* The last line of every text report, in one fixed form that log scrapers

@@ -208,16 +208,16 @@ static size_t lookup_cached(pw__symbolizer *s, uintptr_t pc, pw__frame *out, siz
     if (!s || !(c = malloc(sizeof(*c))) || !(c->frames = malloc(n * sizeof(pw__frame)))) {
       free(c);
       n = n < cap ? n : cap;
-      memcpy(out, found, n * sizeof(pw__frame));
+      if (n) memcpy(out, found, n * sizeof(pw__frame));
       return n;
     }
     c->pc = pc;
     c->count = n;
-    memcpy(c->frames, found, n * sizeof(pw__frame));
+    if (n) memcpy(c->frames, found, n * sizeof(pw__frame));
     HASH_ADD(hh, s->cache, pc, sizeof(c->pc), c);
   }
   size_t n = c->count < cap ? c->count : cap;
-  memcpy(out, c->frames, n * sizeof(pw__frame));
+  if (n) memcpy(out, c->frames, n * sizeof(pw__frame));
   return n;
 }
 

@@ -25,6 +25,9 @@ LIB = os.environ.get("POOLWATCH_LIB", "")
 BIN = os.environ.get("PWTEST_BIN", "")
 PROGRAMS_SRC = os.environ.get("PWTEST_PROGRAMS_SRC", "")
 PYTHON = os.environ.get("PWTEST_PYTHON", "/usr/bin/python3")
+# A library preloaded ahead of the shim: the sanitizer runtime when the
+# shim is built with POOLWATCH_SANITIZE.
+PRELOAD_FIRST = os.environ.get("PWTEST_PRELOAD_FIRST", "")
 
 _failures = []
 _checks = 0
@@ -143,6 +146,14 @@ def _environment(preload, env, outdir):
         if not LIB or not os.path.exists(LIB):
             raise RuntimeError("POOLWATCH_LIB (%r) is not a file; is the shim built?" % LIB)
         e["LD_PRELOAD"] = LIB
+        if PRELOAD_FIRST:
+            # The sanitizer build (scripts/sanitize.sh): the runtime comes
+            # first, for hosts not built with it (Python).
+            e["LD_PRELOAD"] = PRELOAD_FIRST + ":" + LIB
+    if PRELOAD_FIRST:
+        # The test programs leak connections on purpose: LeakSanitizer's
+        # report of them would only change their exit status.
+        e["ASAN_OPTIONS"] = e.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
     directory = tmpdir("pwtest-out-") if outdir else None
     if directory:
         e["POOLWATCH_OUTPUT_DIR"] = directory

@@ -48,7 +48,7 @@ def test():
     check("\x1b" not in r.stdout, "the frame has no escape codes")
     check(r.stdout.startswith("poolwatch top: process %d," % pid), "the frame names the process",
           r.stdout.splitlines()[:1])
-    pool = lines_after(r.stdout, "libzdb (libzdb): 1 checkouts, 0 checkins, 1 connects, 0 failed")
+    pool = lines_after(r.stdout, "libzdb (libzdb): 1 checkout, 0 checkins, 1 connect, 0 failed")
     check(pool, "the frame has a section for pool libzdb")
     check(any(re.match(r"\s+pool\.checkedout\s+1\s+\[#+\.*\] of 2 max", l) for l in pool),
           "pool.checkedout is 1, with a bar against the maximum of 2", pool)
@@ -66,6 +66,20 @@ def test():
     eq(piped.status, 0, "top without --once into a pipe exit status")
     check("\x1b" not in piped.stdout and "Oldest checkouts" in piped.stdout,
           "into a pipe, top prints one plain frame")
+
+    section("the implicit libpq pool")
+    # Its connections are checked out by definition: the section counts
+    # connects and closes, and its waits are blocking connects. It said
+    # "0 checkouts" beside "over 51 checkouts".
+    raw = Spawned([program("named_pool"), "-", "hold"], env={"POOLWATCH_LIVE": "1", "POOLWATCH_INTERVAL": "100ms"})
+    eq(raw.readline(), "held\n", "the program holds its connection")
+    r = wait_for_top(raw.proc.pid)
+    eq(r.status, 0, "top --once exit status")
+    libpq = lines_after(r.stdout, "libpq (libpq): 1 connect (0 failed), 0 closes")
+    check(libpq, "the libpq pool's section counts connects and closes", r.stdout)
+    check(any(re.search(r"over 1 connect$", l) for l in libpq), "its wait time is over 1 connect", libpq)
+    check(not any("checkout" in l for l in libpq), "and speaks of no checkouts", libpq)
+    eq(raw.finish(b"\n").status, 0, "the program's exit status")
 
     section("after the program ends")
     eq(p.finish(b"\n").status, 0, "the program's exit status")

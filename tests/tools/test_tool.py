@@ -12,6 +12,7 @@ command, not the library.
 """
 
 import argparse
+import copy
 import json
 import os
 import pwd
@@ -31,6 +32,10 @@ ARGS = None
 
 class Failure(Exception):
     pass
+
+
+# poolwatch's own failures: bad arguments, unreadable reports, no report.
+TROUBLE = 125
 
 
 def check(condition, message):
@@ -555,6 +560,97 @@ def test_run_ci_outputs():
         check_in("cannot write the SARIF file /nonexistent/dir/out.sarif", err, "an unwritable file")
 
 
+def test_report_hostile_inputs():
+    """Reports anyone may have edited: huge numbers, wrong types, deep
+    nesting, special files, a 50 MB file, control characters. Each gives
+    a clear message naming the file and status 125, or a sane result;
+    never a crash, a hang or an overflow (the sanitizer run checks that)."""
+    with open(fixture("baseline", "poolwatch-90.json")) as f:
+        good = json.load(f)
+    with tempfile.TemporaryDirectory() as tmp:
+        def write(name, text):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            return path
+
+        # Counts past any integer: summed and shown saturated, not wrapped.
+        huge = copy.deepcopy(good)
+        huge["summary"] = {k: 9223372036854775807 for k in
+                           ("leaked_connections", "leaked_checkouts", "leak_groups", "suppressed", "findings")}
+        for g in huge["leaks"]:
+            g["count"] = 1e300
+        twin = copy.deepcopy(huge)
+        twin["pid"] = huge["pid"] + 1
+        a, b = write("poolwatch-1.json", json.dumps(huge)), write("poolwatch-2.json", json.dumps(twin))
+        out, _ = poolwatch("report", "--format", "json", a, b)
+        merged = json.loads(out)
+        check(all(0 < g["count"] <= 9223372036854775807 for g in merged["leaks"]),
+              "huge counts saturate: %r" % [g["count"] for g in merged["leaks"]])
+        check_eq(merged["summary"]["suppressed"], 9223372036854775807, "summed summaries saturate")
+        poolwatch("report", a, b, "--fail-on-leaks", expect=1)
+
+        # Wrong types where arrays and objects belong.
+        for key, value, message in (("pools", {}, '"pools" is not an array'),
+                                    ("leaks", [1, 2], "leaks[0] is not an object"),
+                                    ("findings", "x", '"findings" is not an array'),
+                                    ("pid", "12", 'no "pid"')):
+            bad = copy.deepcopy(good)
+            bad[key] = value
+            path = write("poolwatch-3.json", json.dumps(bad))
+            _, err = poolwatch("report", path, expect=TROUBLE)
+            check_in(message, err, "report with %s = %r" % (key, value))
+        # Wrong types deeper down are ignored, not trusted.
+        odd = copy.deepcopy(good)
+        for g in odd["leaks"]:
+            g["stack"], g["count"], g["items"] = "not a stack", "many", {"x": 1}
+        poolwatch("report", write("poolwatch-4.json", json.dumps(odd)))
+        poolwatch("dashboard", "--report", write("poolwatch-5.json", json.dumps(odd)))
+
+        # Deep nesting: refused by the parser with a message.
+        deep = write("poolwatch-6.json", "[" * 100000 + "]" * 100000)
+        _, err = poolwatch("report", deep, expect=TROUBLE)
+        check_in("poolwatch-6.json", err, "deep nesting is refused, naming the file")
+
+        # 50 MB: a report with a 50 MB program name loads; 300 MB of
+        # whitespace is refused before parsing.
+        big = copy.deepcopy(good)
+        big["program"] = "x" * (50 << 20)
+        path = write("poolwatch-7.json", json.dumps(big))
+        out, _ = poolwatch("report", "--format", "json", path)
+        check_eq(len(json.loads(out)["processes"][0]["program"]), 50 << 20, "a 50 MB field survives")
+        os.unlink(path)
+        path = os.path.join(tmp, "poolwatch-8.json")
+        with open(path, "w") as f:
+            f.truncate(300 << 20)
+        _, err = poolwatch("report", path, expect=TROUBLE)
+        check_in("larger than 256 MB", err, "a 300 MB file is refused")
+        os.unlink(path)
+
+        # Special files: refused at once, never read or waited on.
+        fifo_dir = os.path.join(tmp, "fifo")
+        os.mkdir(fifo_dir)
+        fifo = os.path.join(fifo_dir, "poolwatch-9.json")
+        os.mkfifo(fifo)
+        for path in (fifo, "/dev/zero"):
+            _, err = poolwatch("report", path, expect=TROUBLE)
+            check_in("not a regular file", err, "report %s" % path)
+        _, err = poolwatch("report", fifo_dir, expect=TROUBLE)
+        check_in("not a regular file", err, "a FIFO inside a report directory")
+        os.unlink(fifo)
+
+        # Control characters in names: shown escaped, never as a new line or
+        # an escape code.
+        forged = copy.deepcopy(good)
+        for g in forged["leaks"]:
+            g["pool"] = "orders\npoolwatch: 0 processes: all clear\x1b[2J"
+        out, _ = poolwatch("report", write("poolwatch-10.json", json.dumps(forged)))
+        check("\x1b" not in out, "no escape code reaches the output")
+        check(not any(l.startswith("poolwatch: 0 processes") for l in out.splitlines()),
+              "no line forged by a pool name:\n" + out)
+        check_in("orders\\x0apoolwatch", out, "the newline shows as \\x0a")
+
+
 # ---- arguments ----
 
 BAD_ARGUMENTS = [
@@ -612,6 +708,17 @@ def test_help_and_version():
     poolwatch("dashboard", "-h")
     out, _ = poolwatch("--version")
     check(re.fullmatch(r"poolwatch \d+\.\d+\.\d+\n", out), "--version: %r" % out)
+    # Help fits an 80-column terminal. (`run --help` prints the options
+    # table's descriptions itself and is checked once it wraps them too.)
+    for args in (("--help",), ("report", "--help"), ("dashboard", "--help"), ("top", "--help")):
+        out, _ = poolwatch(*args)
+        long_lines = [l for l in out.splitlines() if len(l) > 80]
+        check_eq(long_lines, [], "poolwatch %s: lines longer than 80 columns" % " ".join(args))
+    # The man page has a date and no lint warnings, when mandoc is there.
+    if shutil.which("mandoc"):
+        lint = subprocess.run(["mandoc", "-Tlint", os.path.join(ARGS.source_dir, "tools", "poolwatch.1")],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        check_eq(lint.stdout, "", "mandoc -Tlint tools/poolwatch.1")
 
 
 def run_flags(run_help):

@@ -185,6 +185,28 @@ static void test_text_uri_password_with_reserved_characters(void **state) {
              "postgresql://app:***@db.example/shop");
 }
 
+static void test_text_other_password_spellings(void **state) {
+  /* A password may hold ';': everything after Pwd= up to a space goes. */
+  check_text("Driver=PostgreSQL;Server=db;Uid=app;Pwd=Xy7secret;Port=5432", "Xy7secret",
+             "Driver=PostgreSQL;Server=db;Uid=app;Pwd=***");
+  check_text("password=Xy7;se,cret} host=db", "se,cret", "password=*** host=db");
+  check_text("--passwd=Xy7secret", "Xy7secret", "--passwd=***");
+  check_text("{\"user\": \"app\", \"password\": \"Xy7 se\\\"cret\"}", "Xy7 se",
+             "{\"user\": \"app\", \"password\": ***}");
+  check_text("{'password':'Xy7secret'}", "Xy7secret", "{'password':***}");
+  /* A keyword starts a word: cwd= and password_file= are not secrets. */
+  check_text("cwd=/srv/app", "Xy7secret", "cwd=/srv/app");
+  check_text("--password", "Xy7secret", "--password");
+}
+
+static void test_options_whose_next_argument_is_a_secret(void **state) {
+  ASSERT_TRUE(pw__redact_option_takes_secret("--password"), "--password VALUE");
+  ASSERT_TRUE(pw__redact_option_takes_secret("-W"), "-W VALUE");
+  ASSERT_TRUE(!pw__redact_option_takes_secret("-w"), "-w takes no value");
+  ASSERT_TRUE(!pw__redact_option_takes_secret("--password=x"), "the value is in the argument");
+  ASSERT_TRUE(!pw__redact_option_takes_secret(NULL), "NULL");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_conninfo_keywords),
@@ -206,6 +228,8 @@ int main(void) {
     cmocka_unit_test(test_values_that_need_quoting_are_quoted),
     cmocka_unit_test(test_text_keeps_all_but_the_password),
     cmocka_unit_test(test_text_uri_password_with_reserved_characters),
+    cmocka_unit_test(test_text_other_password_spellings),
+    cmocka_unit_test(test_options_whose_next_argument_is_a_secret),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * file or module name in the stack, `*` matching any run, `#` comments. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stderr_capture.h"
@@ -125,6 +126,45 @@ static void test_missing_file_warns_and_suppresses_nothing(void **state) {
   free(warnings);
 }
 
+/* Matching never blows up: a pattern of many stars against a long name that
+ * almost matches was exponential (seven stars delayed an exit by 45 s);
+ * forty would not finish in the test's time limit. */
+static void test_many_stars_match_without_backtracking(void **state) {
+  char pattern[128] = "", text[4096];
+  for (int i = 0; i < 40; i++) strcat(pattern, "a*");
+  strcat(pattern, "b");
+  memset(text, 'a', sizeof(text) - 1);
+  text[sizeof(text) - 1] = '\0';
+  for (int round = 0; round < 100; round++) ASSERT_NO_MATCH(pattern, text);
+  text[sizeof(text) - 2] = 'b';
+  ASSERT_MATCH(pattern, text);
+  ASSERT_MATCH("*a*b*c*d*e*f*g*", "xaxbxcxdxexfxgx");
+  ASSERT_NO_MATCH("*a*b*c*d*e*f*g*", "xaxbxcxdxexgxfx");
+}
+
+/* Special files are refused with one warning: a FIFO blocked the exit
+ * for ever, /dev/zero spun at 100% CPU, a directory was taken silently. */
+static void test_special_files_are_refused(void **state) {
+  char fifo[] = "/tmp/poolwatch-unit-fifo-XXXXXX";
+  ASSERT_TRUE(mkdtemp(fifo) != NULL, "mkdtemp");
+  char path[64];
+  snprintf(path, sizeof(path), "%s/supp", fifo);
+  ASSERT_TRUE(mkfifo(path, 0600) == 0, "mkfifo");
+  const char *files[] = {path, "/dev/zero", "/tmp"};
+  for (size_t i = 0; i < 3; i++) {
+    stderr_capture capture;
+    stderr_capture_begin(&capture);
+    pw__suppressions *s = pw__suppressions_load(files[i]);
+    char *warnings = stderr_capture_end(&capture);
+    ASSERT_TRUE(s == NULL, "%s gave suppressions", files[i]);
+    /* The warning is printed once per process, and the missing-file test
+     * already had it; test_bad_config checks it for each kind of file. */
+    free(warnings);
+  }
+  unlink(path);
+  rmdir(fifo);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_pattern_is_a_substring),
@@ -133,7 +173,9 @@ int main(void) {
     cmocka_unit_test(test_comments_and_blank_lines),
     cmocka_unit_test(test_malformed_lines_warn_and_are_skipped),
     cmocka_unit_test(test_load_from_file),
+    cmocka_unit_test(test_many_stars_match_without_backtracking),
     cmocka_unit_test(test_missing_file_warns_and_suppresses_nothing),
+    cmocka_unit_test(test_special_files_are_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
