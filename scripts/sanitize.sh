@@ -17,6 +17,9 @@
 # test the sanitizer, not poolwatch; the normal run covers them. (A test
 # program linked with the runtime instead of preloading it exits cleanly,
 # which is why the test programs are built instrumented.)
+# Also left out: test_php_pgsql and test_php_frames. PHP loads its
+# extensions (opcache, pgsql) with RTLD_DEEPBIND, which the sanitizer
+# runtime refuses: php stops at start-up, with or without poolwatch.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -38,7 +41,7 @@ export PWTEST_PRELOAD_FIRST="$runtime"
 
 status=0
 ctest --test-dir "$build" -j2 --output-on-failure \
-  -E '^(test_psql|test_pgbench_connect_per_txn|test_pg_dump_jobs)$' || status=$?
+  -E '^(test_psql|test_pgbench_connect_per_txn|test_pg_dump_jobs|test_php_pgsql|test_php_frames)$' || status=$?
 
 if [ -n "$(ls -A "$logs")" ]; then
   echo "sanitizer reports:" >&2
