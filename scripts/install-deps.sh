@@ -7,6 +7,7 @@ packages="libpq-dev libunwind-dev uthash-dev libcmocka-dev libzdb-dev libdw-dev 
   libncurses-dev python3 python3-psycopg2 python3-psycopg python3-psycopg-pool python3-sqlalchemy
   php-cli php-pgsql patchelf
   libpython3.11-dev g++ libpqxx-dev postgresql postgresql-client cmake gcc pkg-config make
+  ruby ruby-pg ruby3.1-dev perl libdbi-perl libdbd-pg-perl libperl-dev php8.2-dev
   libxml2-utils prometheus prometheus-node-exporter mandoc clang-14 libclang-rt-14-dev"
 
 # npm installs the SARIF validator the CI-format tests use; machines with

@@ -269,23 +269,64 @@ static void free_old_reports(old_reports *old) {
   free(old->list);
 }
 
-/* Python programs load poolwatch's Python support (shim/lang/python) from
- * the sitecustomize in poolwatch/python beside the library, in the build
- * tree as once installed: it goes first on PYTHONPATH when it is there. */
-static bool add_python_support(const char *library) {
+/* The directory of poolwatch's support for LANGUAGE (shim/lang/LANGUAGE),
+ * poolwatch/LANGUAGE beside the library in the build tree, LANGUAGE beside
+ * it once installed (the library sits in LIBDIR/poolwatch); NULL when
+ * neither is there. */
+static char *support_dir(const char *library, const char *language) {
   const char *slash = strrchr(library, '/');
-  if (!slash) return true;
-  pw__buf path;
-  pw__buf_init(&path);
-  pw__buf_printf(&path, "%.*s/poolwatch/python", (int)(slash - library), library);
-  struct stat st;
-  bool ok = true;
-  if (path.data && stat(path.data, &st) == 0 && S_ISDIR(st.st_mode)) {
-    const char *old = getenv("PYTHONPATH");
-    if (old && *old) pw__buf_printf(&path, ":%s", old);
-    ok = path.data && setenv("PYTHONPATH", path.data, 1) == 0;
+  if (!slash) return NULL;
+  static const char *const layouts[] = {"%.*s/poolwatch/%s", "%.*s/%s"};
+  for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+    pw__buf path;
+    pw__buf_init(&path);
+    pw__buf_printf(&path, layouts[i], (int)(slash - library), library, language);
+    struct stat st;
+    if (path.data && stat(path.data, &st) == 0 && S_ISDIR(st.st_mode)) return path.data;
+    pw__buf_free(&path);
   }
-  pw__buf_free(&path);
+  return NULL;
+}
+
+/* Puts FIRST before VARIABLE's value, joined by SEPARATOR. */
+static bool prepend(const char *variable, const char *first, const char *separator) {
+  const char *old = getenv(variable);
+  pw__buf value;
+  pw__buf_init(&value);
+  pw__buf_puts(&value, first);
+  if (old && *old) pw__buf_printf(&value, "%s%s", separator, old);
+  bool ok = value.data && setenv(variable, value.data, 1) == 0;
+  pw__buf_free(&value);
+  return ok;
+}
+
+/* Each language loads poolwatch's support through its interpreter's own
+ * start-up hook, when the support is there: Python the sitecustomize
+ * first on PYTHONPATH, Ruby `-rpoolwatch` in RUBYOPT, Perl `-MPoolwatch`
+ * in PERL5OPT. Each loads nothing without the shim in the process. */
+static bool add_language_support(const char *library) {
+  bool ok = true;
+  char *python = support_dir(library, "python");
+  if (python) ok = prepend("PYTHONPATH", python, ":");
+  free(python);
+  char *ruby = support_dir(library, "ruby");
+  if (ruby && ok) {
+    pw__buf option;
+    pw__buf_init(&option);
+    pw__buf_printf(&option, "-I%s -rpoolwatch", ruby);
+    ok = option.data && prepend("RUBYOPT", option.data, " ");
+    pw__buf_free(&option);
+  }
+  free(ruby);
+  char *perl = support_dir(library, "perl");
+  if (perl && ok) {
+    pw__buf option;
+    pw__buf_init(&option);
+    pw__buf_printf(&option, "-I%s -MPoolwatch", perl);
+    ok = option.data && prepend("PERL5OPT", option.data, " ");
+    pw__buf_free(&option);
+  }
+  free(perl);
   return ok;
 }
 
@@ -303,7 +344,7 @@ static bool set_environment(const run_args *args, const char *library, const cha
   if (preload && *preload) pw__buf_printf(&value, ":%s", preload);
   bool ok = value.data && setenv("LD_PRELOAD", value.data, 1) == 0;
   pw__buf_free(&value);
-  return ok && add_python_support(library);
+  return ok && add_language_support(library);
 }
 
 /* The program's pid while it runs, for forwarding termination requests. */

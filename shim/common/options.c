@@ -96,7 +96,10 @@ static void load_one(pw__options *o, const pw__option *opt, const char *text) {
                       opt->default_text);
         return;
       }
-      *(const char **)field = text;
+      /* A copy: the environment's own string may be gone by exit, when
+       * the path is used (Perl frees the environment it copied during its
+       * destruction, before poolwatch writes its report). */
+      *(const char **)field = strdup(text) ? : text;
       return;
     case PW__OPTION_INT: {
       long v;

@@ -30,12 +30,14 @@ const char *pw__pool_kind_name(pw__pool_kind kind) {
     case PW__POOL_SQLALCHEMY: return "sqlalchemy";
     case PW__POOL_PSYCOPG2: return "psycopg2.pool";
     case PW__POOL_PSYCOPG_POOL: return "psycopg_pool";
+    case PW__POOL_ACTIVERECORD: return "activerecord";
+    case PW__POOL_DBI: return "dbi";
   }
   return "unknown";
 }
 
 bool pw__pool_kind_parse(const char *name, pw__pool_kind *kind) {
-  for (pw__pool_kind k = PW__POOL_LIBPQ; k <= PW__POOL_PSYCOPG_POOL; k++) {
+  for (pw__pool_kind k = PW__POOL_LIBPQ; k <= PW__POOL_DBI; k++) {
     if (name && strcmp(name, pw__pool_kind_name(k)) == 0) {
       *kind = k;
       return true;

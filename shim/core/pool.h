@@ -22,6 +22,8 @@ typedef enum pw__pool_kind {
   PW__POOL_SQLALCHEMY,    /* SQLAlchemy's pools, seen through its pool events */
   PW__POOL_PSYCOPG2,      /* psycopg2.pool's SimpleConnectionPool and ThreadedConnectionPool */
   PW__POOL_PSYCOPG_POOL,  /* psycopg 3's psycopg_pool.ConnectionPool */
+  PW__POOL_ACTIVERECORD,  /* ActiveRecord's ConnectionPool (Ruby) */
+  PW__POOL_DBI,           /* Perl DBI's connect_cached */
 } pw__pool_kind;
 
 /* Each pool's counters, in one list: the field, its key under the

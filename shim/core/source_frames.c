@@ -154,7 +154,7 @@ uint32_t pw__source_frame_count(void) { return atomic_load_explicit(&count, memo
 
 /* ---- walkers ---------------------------------------------------------- */
 
-#define MAX_WALKERS 4
+#define MAX_WALKERS 8
 static const pw__source_walker *_Atomic walkers[MAX_WALKERS];
 static _Atomic int walker_count;
 

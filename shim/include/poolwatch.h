@@ -66,10 +66,10 @@ static inline pw_pool *pw_pool_declare(const char *name, int size, int max_size)
 }
 
 /* Like pw_pool_declare, for a pool of a library poolwatch knows by name:
- * KIND is "sqlalchemy", "psycopg2.pool" or "psycopg_pool" (reports show
- * it, and a pool of these kinds left open at exit is not a finding, since
- * nobody closes them then); another KIND is an "api" pool. Pools are
- * told apart by kind and name. */
+ * KIND is "sqlalchemy", "psycopg2.pool", "psycopg_pool", "activerecord" or
+ * "dbi" (reports show it, and a pool of these kinds left open at exit is
+ * not a finding, since nobody closes them then); another KIND is an "api"
+ * pool. Pools are told apart by kind and name. */
 static inline pw_pool *pw_pool_declare_kind(const char *kind, const char *name, int size,
                                             int max_size) {
   return pw_v1_pool_declare_kind ? pw_v1_pool_declare_kind(kind, name, size, max_size) : 0;

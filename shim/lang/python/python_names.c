@@ -4,8 +4,7 @@
 #include <Python.h>
 
 #include <string.h>
-#include <unistd.h>
-
+#include "core/source_walk.h"
 #include "lang/python/python_names.h"
 
 /* Appends code point C to OUT as UTF-8, if it fits. */
@@ -62,27 +61,5 @@ void pw__python_string(const PyObject *text, char *out, size_t size) {
 
 void pw__python_module(const char *file, const char *interpreter, char *out, size_t size) {
   static const char *const roots[] = {"/site-packages/", "/dist-packages/"};
-  for (size_t r = 0; r < sizeof(roots) / sizeof(roots[0]); r++) {
-    const char *root = strstr(file, roots[r]);
-    if (!root) continue;
-    const char *top = root + strlen(roots[r]);
-    size_t n = (size_t)(top - file) + strcspn(top, "/");
-    if (n >= size) n = size - 1;
-    memcpy(out, file, n);
-    out[n] = '\0';
-    return;
-  }
-  snprintf(out, size, "%s", interpreter);
-}
-
-void pw__python_interpreter_path(const char *object_name, char *out, size_t size) {
-  /* The dynamic linker gives the main program an empty name; its path is
-   * in /proc (Debian's /usr/bin/python3 links libpython in). */
-  if (object_name && *object_name) {
-    snprintf(out, size, "%s", object_name);
-    return;
-  }
-  ssize_t n = readlink("/proc/self/exe", out, size - 1);
-  out[n > 0 ? n : 0] = '\0';
-  if (n <= 0) snprintf(out, size, "python");
+  pw__source_module(file, roots, sizeof(roots) / sizeof(roots[0]), interpreter, out, size);
 }

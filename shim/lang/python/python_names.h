@@ -5,8 +5,6 @@
 
 #include <stddef.h>
 
-#define PW__PYTHON_PATH_MAX 1024
-
 typedef struct _object PyObject;
 
 /* Copies the str object TEXT into OUT as UTF-8 (cut to SIZE), or "?" when
@@ -16,8 +14,5 @@ void pw__python_string(const PyObject *text, char *out, size_t size);
  * single-file module) under site-packages or dist-packages, else
  * INTERPRETER, the program that runs it. */
 void pw__python_module(const char *file, const char *interpreter, char *out, size_t size);
-/* The path of the interpreter from the dynamic linker's name for the
- * object holding its code (empty for the main program). */
-void pw__python_interpreter_path(const char *object_name, char *out, size_t size);
 
 #endif

@@ -1,0 +1,3 @@
+<?php
+// The script run after php_frames.php, prepended at start-up.
+echo "started\n";
