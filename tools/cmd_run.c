@@ -305,28 +305,24 @@ static bool prepend(const char *variable, const char *first, const char *separat
  * first on PYTHONPATH, Ruby `-rpoolwatch` in RUBYOPT, Perl `-MPoolwatch`
  * in PERL5OPT. Each loads nothing without the shim in the process. */
 static bool add_language_support(const char *library) {
+  static const struct {
+    const char *language, *variable, *format, *separator;
+  } hooks[] = {
+      {"python", "PYTHONPATH", "%s", ":"},
+      {"ruby", "RUBYOPT", "-I%s -rpoolwatch", " "},
+      {"perl", "PERL5OPT", "-I%s -MPoolwatch", " "},
+  };
   bool ok = true;
-  char *python = support_dir(library, "python");
-  if (python) ok = prepend("PYTHONPATH", python, ":");
-  free(python);
-  char *ruby = support_dir(library, "ruby");
-  if (ruby && ok) {
-    pw__buf option;
-    pw__buf_init(&option);
-    pw__buf_printf(&option, "-I%s -rpoolwatch", ruby);
-    ok = option.data && prepend("RUBYOPT", option.data, " ");
-    pw__buf_free(&option);
+  for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]) && ok; i++) {
+    char *dir = support_dir(library, hooks[i].language);
+    if (!dir) continue;
+    pw__buf value;
+    pw__buf_init(&value);
+    pw__buf_printf(&value, hooks[i].format, dir);
+    ok = value.data && prepend(hooks[i].variable, value.data, hooks[i].separator);
+    pw__buf_free(&value);
+    free(dir);
   }
-  free(ruby);
-  char *perl = support_dir(library, "perl");
-  if (perl && ok) {
-    pw__buf option;
-    pw__buf_init(&option);
-    pw__buf_printf(&option, "-I%s -MPoolwatch", perl);
-    ok = option.data && prepend("PERL5OPT", option.data, " ");
-    pw__buf_free(&option);
-  }
-  free(perl);
   return ok;
 }
 
