@@ -13,25 +13,18 @@
 
 #include "cli.h"
 #include "common/buf.h"
-#include "library_path.h"
-#include "program_check.h"
 #include "common/options.h"
 #include "common/output.h"
 #include "library_path.h"
+#include "program_check.h"
 #include "report_load.h"
-#include "run_ci.h"
 #include "report_text.h"
+#include "run.h"
+#include "run_ci.h"
 
 /* Per-process lines in the summary; the rest are in the files. */
 #define MAX_PROCESS_LINES 10
 
-typedef struct run_args {
-  const char **values;    /* by position in pw__option_table; NULL: not given */
-  long exitcode;          /* -1: the program's own status */
-  const char *output_dir; /* NULL: a new temporary directory */
-  char **program;         /* PROGRAM ARGS..., NULL-terminated */
-  run_ci_args ci;          /* --sarif, --junit, --github, --source-root */
-} run_args;
 
 static void print_run_help(FILE *out) {
   fputs("Usage: poolwatch run [OPTIONS] [--] PROGRAM [ARGS...]\n"
@@ -269,158 +262,6 @@ static void free_old_reports(old_reports *old) {
   free(old->list);
 }
 
-/* The directory of poolwatch's support for LANGUAGE (shim/lang/LANGUAGE),
- * poolwatch/LANGUAGE beside the library in the build tree, LANGUAGE beside
- * it once installed (the library sits in LIBDIR/poolwatch); NULL when
- * neither is there. */
-static char *support_dir(const char *library, const char *language) {
-  const char *slash = strrchr(library, '/');
-  if (!slash) return NULL;
-  static const char *const layouts[] = {"%.*s/poolwatch/%s", "%.*s/%s"};
-  for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-    pw__buf path;
-    pw__buf_init(&path);
-    pw__buf_printf(&path, layouts[i], (int)(slash - library), library, language);
-    struct stat st;
-    if (path.data && stat(path.data, &st) == 0 && S_ISDIR(st.st_mode)) return path.data;
-    pw__buf_free(&path);
-  }
-  return NULL;
-}
-
-/* Puts FIRST before VARIABLE's value, joined by SEPARATOR. */
-static bool prepend(const char *variable, const char *first, const char *separator) {
-  const char *old = getenv(variable);
-  pw__buf value;
-  pw__buf_init(&value);
-  pw__buf_puts(&value, first);
-  if (old && *old) pw__buf_printf(&value, "%s%s", separator, old);
-  bool ok = value.data && setenv(variable, value.data, 1) == 0;
-  pw__buf_free(&value);
-  return ok;
-}
-
-/* Each language loads poolwatch's support through its interpreter's own
- * start-up hook, when the support is there: Python the sitecustomize
- * first on PYTHONPATH, Ruby `-rpoolwatch` in RUBYOPT, Perl `-MPoolwatch`
- * in PERL5OPT. Each loads nothing without the shim in the process. */
-static bool add_language_support(const char *library) {
-  static const struct {
-    const char *language, *variable, *format, *separator;
-  } hooks[] = {
-      {"python", "PYTHONPATH", "%s", ":"},
-      {"ruby", "RUBYOPT", "-I%s -rpoolwatch", " "},
-      {"perl", "PERL5OPT", "-I%s -MPoolwatch", " "},
-  };
-  bool ok = true;
-  for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]) && ok; i++) {
-    char *dir = support_dir(library, hooks[i].language);
-    if (!dir) continue;
-    pw__buf value;
-    pw__buf_init(&value);
-    pw__buf_printf(&value, hooks[i].format, dir);
-    ok = value.data && prepend(hooks[i].variable, value.data, hooks[i].separator);
-    pw__buf_free(&value);
-    free(dir);
-  }
-  return ok;
-}
-
-static bool set_environment(const run_args *args, const char *library, const char *output_dir) {
-  for (size_t i = 0; i < pw__option_count; i++) {
-    if (args->values[i] && setenv(pw__option_table[i].name, args->values[i], 1) != 0) return false;
-  }
-  if (setenv("POOLWATCH_OUTPUT_DIR", output_dir, 1) != 0) return false;
-  /* `run` is the gate: the program's own exit status stays its own. */
-  unsetenv("POOLWATCH_EXITCODE");
-  const char *preload = getenv("LD_PRELOAD");
-  pw__buf value;
-  pw__buf_init(&value);
-  pw__buf_puts(&value, library);
-  if (preload && *preload) pw__buf_printf(&value, ":%s", preload);
-  bool ok = value.data && setenv("LD_PRELOAD", value.data, 1) == 0;
-  pw__buf_free(&value);
-  return ok && add_language_support(library);
-}
-
-/* The program's pid while it runs, for forwarding termination requests. */
-static volatile sig_atomic_t running_child;
-
-static void forward_signal(int sig) {
-  if (running_child > 0) kill((pid_t)running_child, sig);
-}
-
-/* Runs the program and returns its exit status as a shell reports it, or
- * -1 (after a message) when it could not be started; *EXEC_ERRNO then says
- * why. *KILLED_BY is the signal that killed it, if one did. While it runs, Ctrl-C and Ctrl-\ reach it (it shares the terminal's
- * process group) but not `run`, which must still read the reports; a
- * SIGTERM or SIGHUP sent to `run` is passed on to it. */
-static int run_program(char **program, int *exec_errno, int *killed_by) {
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    cli_error("cannot run %s: %s", program[0], strerror(errno));
-    return -1;
-  }
-  struct sigaction ignore = {.sa_handler = SIG_IGN}, forward = {.sa_handler = forward_signal};
-  struct sigaction old_int, old_quit, old_term, old_hup;
-  sigemptyset(&ignore.sa_mask);
-  sigemptyset(&forward.sa_mask);
-  sigaction(SIGINT, &ignore, &old_int);
-  sigaction(SIGQUIT, &ignore, &old_quit);
-  sigaction(SIGTERM, &forward, &old_term);
-  sigaction(SIGHUP, &forward, &old_hup);
-  fflush(NULL);
-
-  pid_t pid = fork();
-  if (pid == 0) {
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    close(pipe_fds[0]);
-    execvp(program[0], program);
-    int err = errno;
-    ssize_t ignored = write(pipe_fds[1], &err, sizeof(err));
-    (void)ignored;
-    _exit(127);
-  }
-  int status = -1;
-  if (pid < 0) {
-    cli_error("cannot run %s: %s", program[0], strerror(errno));
-    close(pipe_fds[0]);
-  } else {
-    running_child = pid;
-    close(pipe_fds[1]);
-    pipe_fds[1] = -1;
-    int err = 0;
-    ssize_t n;
-    while ((n = read(pipe_fds[0], &err, sizeof(err))) < 0 && errno == EINTR) {
-    }
-    close(pipe_fds[0]);
-    int wstatus = 0;
-    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-    }
-    running_child = 0;
-    if (n == (ssize_t)sizeof(err)) {
-      *exec_errno = err;
-      cli_error("cannot run %s: %s", program[0], strerror(err));
-    } else if (WIFEXITED(wstatus)) {
-      status = WEXITSTATUS(wstatus);
-    } else if (WIFSIGNALED(wstatus)) {
-      status = 128 + WTERMSIG(wstatus);
-      *killed_by = WTERMSIG(wstatus);
-      cli_error("%s was killed by signal %d (%s)", program[0], WTERMSIG(wstatus),
-                strsignal(WTERMSIG(wstatus)));
-    }
-  }
-  if (pipe_fds[1] >= 0) close(pipe_fds[1]);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGQUIT, &old_quit, NULL);
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGHUP, &old_hup, NULL);
-  return status;
-}
-
 /* Reads this run's reports into SET; returns how many could not be read. */
 static long read_new_reports(const char *dir, const old_reports *old, report_set *set) {
   char **names;
@@ -529,7 +370,7 @@ int cmd_run(int argc, char **argv) {
   if (!(library = find_shim_library())) goto out;
   if (!(dir = prepare_output_dir(args.output_dir))) goto out;
   remember_old_reports(dir, &old);
-  if (!set_environment(&args, library, dir)) {
+  if (!run_set_environment(&args, library, dir)) {
     cli_error("cannot set the environment: %s", strerror(errno));
     status = EXIT_TROUBLE;
     goto out;
