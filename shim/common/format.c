@@ -49,6 +49,12 @@ void pw__format_call_chain(pw__buf *out, const pw__frame *frames, size_t count, 
 }
 
 const char *pw__format_age(double s, char *out, size_t cap) {
+  /* A report read back may hold any number: past a thousand years, or not
+   * a number at all, an age is only shown as such. */
+  if (!(s >= 0) || s > 3.2e10) {
+    snprintf(out, cap, "%s", s > 0 ? "over 1000 years" : "?");
+    return out;
+  }
   if (s < 1e-3)
     snprintf(out, cap, "%.0f us", s * 1e6);
   else if (s < 0.1)

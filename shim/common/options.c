@@ -98,8 +98,18 @@ static void load_one(pw__options *o, const pw__option *opt, const char *text) {
       }
       /* A copy: the environment's own string may be gone by exit, when
        * the path is used (Perl frees the environment it copied during its
-       * destruction, before poolwatch writes its report). */
-      *(const char **)field = strdup(text) ? : text;
+       * destruction, before poolwatch writes its report). One copy per
+       * option, replaced when the options are read again. */
+      {
+        static char *copies[64];
+        size_t index = (size_t)(opt - pw__option_table);
+        char *copy = strdup(text);
+        if (index < sizeof(copies) / sizeof(copies[0])) {
+          free(copies[index]);
+          copies[index] = copy;
+        }
+        *(const char **)field = copy ? copy : text;
+      }
       return;
     case PW__OPTION_INT: {
       long v;

@@ -52,7 +52,7 @@ static uint64_t hash_frames(const uintptr_t *frames, int depth) {
 
 static bool same(const pw__stack *s, uint64_t hash, const uintptr_t *frames, int depth) {
   return s->hash == hash && s->depth == depth &&
-         memcmp(s->frames, frames, (size_t)depth * sizeof(uintptr_t)) == 0;
+         (depth == 0 || memcmp(s->frames, frames, (size_t)depth * sizeof(uintptr_t)) == 0);
 }
 
 const pw__stack *pw__stack_intern(const uintptr_t *frames, int depth) {
@@ -73,7 +73,7 @@ const pw__stack *pw__stack_intern(const uintptr_t *frames, int depth) {
       s->hash = hash;
       s->depth = (uint16_t)depth;
       s->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-      memcpy(s->frames, frames, (size_t)depth * sizeof(uintptr_t));
+      if (depth) memcpy(s->frames, frames, (size_t)depth * sizeof(uintptr_t));
       s->next = *bucket;
       *bucket = s;
     }
