@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/spinlock.h"
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pw__finding_record *records;
 static size_t count, cap;
@@ -75,7 +77,10 @@ void pw__finding_totals(const pw__pool *pool, uint64_t totals[PW__FINDING_KIND_C
 
 bool pw__findings_copy(pw__snapshot *s) {
   bool ok = true;
-  pthread_mutex_lock(&lock);
+  if (!pw__mutex_lock_bounded(&lock)) {
+    s->incomplete = true;
+    return true;
+  }
   if (count) {
     s->findings = calloc(count, sizeof(*s->findings));
     ok = s->findings != NULL;
