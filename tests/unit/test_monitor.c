@@ -97,7 +97,8 @@ static bool exists(const char *path) {
 }
 
 /* The thread starts when the configuration asks for it, says a crossing
- * on stderr and keeps the Prometheus file fresh, until stopped. */
+ * on stderr and keeps the Prometheus file fresh, until stopped, which
+ * removes the file. */
 static void test_thread_checks_and_exports(void **state) {
   char dir[] = "/tmp/poolwatch-monitor-XXXXXX";
   ASSERT_TRUE(mkdtemp(dir) != NULL, "mkdtemp");
@@ -116,9 +117,12 @@ static void test_thread_checks_and_exports(void **state) {
   struct timespec pause = {0, 10000000};
   for (int i = 0; i < 1000 && !(exists(prom) && findings_of(pool, PW__FINDING_HELD_TOO_LONG)); i++)
     nanosleep(&pause, NULL);
+  bool written = exists(prom);
   pw__monitor_stop();
   char *said = stderr_capture_end(&capture);
-  ASSERT_TRUE(exists(prom), "no Prometheus file at %s", prom);
+  ASSERT_TRUE(written, "no Prometheus file at %s", prom);
+  /* The process's series go with it. */
+  ASSERT_TRUE(!exists(prom), "the Prometheus file %s is still there after stop", prom);
   ASSERT_EQ(findings_of(pool, PW__FINDING_HELD_TOO_LONG), 1);
   ASSERT_EQ(count_lines_with(said, "from pool watched held for"), 1);
   unlink(prom);

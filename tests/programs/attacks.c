@@ -1,0 +1,303 @@
+/* Hostile but realistic hosts for poolwatch's reliability battery: each
+ * mode does one thing a real program does at a bad moment. The tests run
+ * each mode with and without the shim and compare status, output and files.
+ *
+ *   attacks signal_exit SEED     a hot loop of checkouts on an annotated pool
+ *                                and one leaked connection; a second thread
+ *                                sends SIGUSR1 after a SEED-chosen delay, and
+ *                                the handler calls exit(3)
+ *   attacks buffered STATUS      leaks a connection, leaves "buffered line" in
+ *                                stdout's buffer and exits with STATUS
+ *   attacks daemon_fds DIR       started with fds 0-2 closed: connects, then
+ *                                opens DIR/log0..2 and writes to each which
+ *                                descriptor it got, leaks the connection
+ *   attacks lib_destructor FILE  a library (attacks_dtor.c) opens a connection
+ *                                that its destructor closes, writing to FILE;
+ *                                main leaks one connection of its own
+ *   attacks atexit_finish        an atexit handler finishes the connection
+ *   attacks fork_gmtime N        a thread calls localtime_r and gmtime_r in a
+ *                                loop while main forks N children that each
+ *                                connect and finish; prints how many ended
+ *   attacks held_race T SECONDS  T threads check out and in on one pool as
+ *                                fast as they can for SECONDS
+ *   attacks churn T SECONDS      T threads: connect+finish and checkout+checkin
+ *                                churn; prints the exact counts
+ *   attacks annotated N          N checkout+checkin pairs on an annotated pool
+ *                                from two call sites, one checkout leaked
+ *   attacks sig_service SIG      a service with its own handler for SIG (or
+ *                                "default" handling when SIG is prefixed with
+ *                                +): prints "ready", leaks, waits for a signal
+ *
+ * Connects through the PG* environment variables. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "poolwatch.h"
+
+static PGconn *connect_or_die(void) {
+  PGconn *conn = PQconnectdb("");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    fprintf(stderr, "attacks: connect: %s", PQerrorMessage(conn));
+    exit(70);
+  }
+  return conn;
+}
+
+static void sleep_us(long us) {
+  struct timespec t = {us / 1000000, (us % 1000000) * 1000};
+  nanosleep(&t, NULL);
+}
+
+/* ---- signal_exit ---------------------------------------------------------- */
+
+static void exit_now(int sig) {
+  (void)sig;
+  exit(3);
+}
+
+static long shot_delay_us;
+static pthread_t main_thread;
+
+static void *shooter(void *arg) {
+  (void)arg;
+  sleep_us(shot_delay_us);
+  pthread_kill(main_thread, SIGUSR1);
+  return NULL;
+}
+
+static int signal_exit(unsigned seed) {
+  PGconn *leaked = connect_or_die();
+  (void)leaked;
+  pw_pool *pool = pw_pool_declare("hot", 4, 4);
+  static int slots[4];
+  signal(SIGUSR1, exit_now);
+  srand(seed);
+  shot_delay_us = 2000 + rand() % 20000;
+  main_thread = pthread_self();
+  pthread_t t;
+  pthread_create(&t, NULL, shooter, NULL);
+  for (unsigned long i = 0;; i++) {
+    pw_checkout_begin(pool);
+    pw_checkout_end(pool, &slots[i % 4]);
+    pw_checkin(pool, &slots[i % 4], 0);
+  }
+  return 0; /* not reached: the signal ends the loop */
+}
+
+/* ---- buffered ------------------------------------------------------------- */
+
+static int buffered(int status) {
+  PGconn *leaked = connect_or_die();
+  (void)leaked;
+  printf("buffered line\n"); /* stdout is a pipe or a file: still buffered at exit */
+  return status;
+}
+
+/* ---- daemon_fds ----------------------------------------------------------- */
+
+static int daemon_fds(const char *dir) {
+  PGconn *leaked = connect_or_die();
+  (void)leaked;
+  for (int i = 0; i < 3; i++) {
+    char path[4096], line[64];
+    snprintf(path, sizeof(path), "%s/log%d", dir, i);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int n = snprintf(line, sizeof(line), "log%d opened as fd %d\n", i, fd);
+    if (fd >= 0 && write(fd, line, (size_t)n) != n) return 71;
+  }
+  return 0;
+}
+
+/* ---- lib_destructor, atexit_finish ---------------------------------------- */
+
+extern void attacks_dtor_open(const char *file);
+
+static PGconn *finished_at_exit;
+static void finish_at_exit(void) { PQfinish(finished_at_exit); }
+
+/* ---- fork_gmtime ---------------------------------------------------------- */
+
+static _Atomic bool stop_clock;
+
+static void *clock_reader(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stop_clock)) {
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    gmtime_r(&now, &tm);
+  }
+  return NULL;
+}
+
+static int fork_gmtime(int children) {
+  PGconn *parent = connect_or_die();
+  pthread_t t;
+  pthread_create(&t, NULL, clock_reader, NULL);
+  int ok = 0, hung = 0, other = 0;
+  for (int i = 0; i < children; i++) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      alarm(20); /* a child deadlocked on an inherited lock dies of SIGALRM */
+      PGconn *conn = PQconnectdb("");
+      PQfinish(conn);
+      _exit(0);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+      other++;
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      ok++;
+    else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+      hung++;
+    else
+      other++;
+  }
+  atomic_store(&stop_clock, true);
+  pthread_join(t, NULL);
+  PQfinish(parent);
+  printf("children %d ok %d hung %d other %d\n", children, ok, hung, other);
+  return hung || other ? 1 : 0;
+}
+
+/* ---- held_race, churn ----------------------------------------------------- */
+
+static pw_pool *shared_pool;
+static double run_seconds;
+static _Atomic long checkouts_done, connects_done;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *checkout_loop(void *arg) {
+  int slot;
+  long n = 0;
+  double end = now_s() + run_seconds;
+  (void)arg;
+  while (now_s() < end) {
+    for (int i = 0; i < 100; i++, n++) {
+      pw_checkout_begin(shared_pool);
+      pw_checkout_end(shared_pool, &slot);
+      pw_checkin(shared_pool, &slot, 0);
+    }
+  }
+  atomic_fetch_add(&checkouts_done, n);
+  return NULL;
+}
+
+static void *connect_loop(void *arg) {
+  long n = 0;
+  double end = now_s() + run_seconds;
+  (void)arg;
+  while (now_s() < end) {
+    PQfinish(connect_or_die());
+    n++;
+  }
+  atomic_fetch_add(&connects_done, n);
+  return NULL;
+}
+
+static int threads_for(int threads, double seconds, bool with_connects) {
+  shared_pool = pw_pool_declare("churn", threads, threads);
+  run_seconds = seconds;
+  pthread_t t[64];
+  if (threads > 64) threads = 64;
+  for (int i = 0; i < threads; i++)
+    pthread_create(&t[i], NULL, with_connects && i % 2 ? connect_loop : checkout_loop, NULL);
+  for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+  pw_pool_close(shared_pool);
+  printf("checkouts %ld connects %ld\n", atomic_load(&checkouts_done),
+         atomic_load(&connects_done));
+  return 0;
+}
+
+/* ---- annotated ------------------------------------------------------------ */
+
+static int slot_a, slot_b, slot_leaked;
+
+__attribute__((noinline)) static void take_a(pw_pool *pool) {
+  pw_checkout_begin(pool);
+  pw_checkout_end(pool, &slot_a);
+  pw_checkin(pool, &slot_a, 0);
+}
+
+__attribute__((noinline)) static void take_b(pw_pool *pool) {
+  pw_checkout_begin(pool);
+  pw_checkout_end(pool, &slot_b);
+  pw_checkin(pool, &slot_b, 0);
+}
+
+static int annotated(int n) {
+  pw_pool *pool = pw_pool_declare("annotated", 2, 3);
+  for (int i = 0; i < n; i++) i % 2 ? take_a(pool) : take_b(pool);
+  pw_checkout_begin(pool);
+  pw_checkout_end(pool, &slot_leaked);
+  pw_pool_close(pool);
+  printf("annotated done\n");
+  return 0;
+}
+
+/* ---- sig_service ---------------------------------------------------------- */
+
+static volatile sig_atomic_t got_signal;
+static void note_signal(int sig) { got_signal = sig; }
+
+static int sig_service(const char *how) {
+  bool own_handler = how[0] != '+';
+  int sig = atoi(own_handler ? how : how + 1);
+  PGconn *leaked = connect_or_die();
+  (void)leaked;
+  if (own_handler) {
+    struct sigaction sa = {0};
+    sa.sa_handler = note_signal;
+    sigaction(sig, &sa, NULL);
+  }
+  printf("ready\n");
+  fflush(stdout);
+  while (!got_signal) pause();
+  printf("stopping on signal %d\n", (int)got_signal);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "";
+  const char *arg = argc > 2 ? argv[2] : "0";
+  if (strcmp(mode, "signal_exit") == 0) return signal_exit((unsigned)atoi(arg));
+  if (strcmp(mode, "buffered") == 0) return buffered(atoi(arg));
+  if (strcmp(mode, "daemon_fds") == 0) return daemon_fds(arg);
+  if (strcmp(mode, "lib_destructor") == 0) {
+    attacks_dtor_open(arg);
+    PGconn *leaked = connect_or_die();
+    (void)leaked;
+    return 0;
+  }
+  if (strcmp(mode, "atexit_finish") == 0) {
+    finished_at_exit = connect_or_die();
+    atexit(finish_at_exit);
+    return 0;
+  }
+  if (strcmp(mode, "fork_gmtime") == 0) return fork_gmtime(atoi(arg));
+  if (strcmp(mode, "held_race") == 0)
+    return threads_for(atoi(arg), argc > 3 ? atof(argv[3]) : 1, false);
+  if (strcmp(mode, "churn") == 0)
+    return threads_for(atoi(arg), argc > 3 ? atof(argv[3]) : 1, true);
+  if (strcmp(mode, "sig_service") == 0) return sig_service(arg);
+  if (strcmp(mode, "annotated") == 0) return annotated(atoi(arg));
+  fprintf(stderr, "attacks: unknown mode '%s'\n", mode);
+  return 64;
+}
