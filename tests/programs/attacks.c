@@ -24,6 +24,9 @@
  *                                churn; prints the exact counts
  *   attacks annotated N          N checkout+checkin pairs on an annotated pool
  *                                from two call sites, one checkout leaked
+ *   attacks hold_annotated       checks one connection out of an annotated pool
+ *                                (no server needed), prints "held", waits for
+ *                                a line on stdin, returns it
  *   attacks sig_service SIG      a service with its own handler for SIG (or
  *                                "default" handling when SIG is prefixed with
  *                                +): prints "ready", leaks, waits for a signal
@@ -252,6 +255,19 @@ static int annotated(int n) {
   return 0;
 }
 
+static int hold_annotated(void) {
+  pw_pool *pool = pw_pool_declare("held", 1, 1);
+  pw_checkout_begin(pool);
+  pw_checkout_end(pool, &slot_a);
+  printf("held\n");
+  fflush(stdout);
+  char line[16];
+  if (!fgets(line, sizeof(line), stdin)) return 1;
+  pw_checkin(pool, &slot_a, 0);
+  pw_pool_close(pool);
+  return 0;
+}
+
 /* ---- sig_service ---------------------------------------------------------- */
 
 static volatile sig_atomic_t got_signal;
@@ -298,6 +314,7 @@ int main(int argc, char **argv) {
     return threads_for(atoi(arg), argc > 3 ? atof(argv[3]) : 1, true);
   if (strcmp(mode, "sig_service") == 0) return sig_service(arg);
   if (strcmp(mode, "annotated") == 0) return annotated(atoi(arg));
+  if (strcmp(mode, "hold_annotated") == 0) return hold_annotated();
   fprintf(stderr, "attacks: unknown mode '%s'\n", mode);
   return 64;
 }
