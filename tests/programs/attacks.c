@@ -20,8 +20,8 @@
  *                                connect and finish; prints how many ended
  *   attacks held_race T SECONDS  T threads check out and in on one pool as
  *                                fast as they can for SECONDS
- *   attacks churn T SECONDS      T threads: connect+finish and checkout+checkin
- *                                churn; prints the exact counts
+ *   attacks churn T N            T threads: half do N/100 connect+finish, half
+ *                                N checkout+checkin pairs; prints the counts
  *   attacks annotated N          N checkout+checkin pairs on an annotated pool
  *                                from two call sites, one checkout leaked
  *   attacks hold_annotated       checks one connection out of an annotated pool
@@ -187,12 +187,14 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static long churn_pairs; /* per thread, or 0: as many as fit in run_seconds */
+
 static void *checkout_loop(void *arg) {
   int slot;
   long n = 0;
   double end = now_s() + run_seconds;
   (void)arg;
-  while (now_s() < end) {
+  while (churn_pairs ? n < churn_pairs : now_s() < end) {
     for (int i = 0; i < 100; i++, n++) {
       pw_checkout_begin(shared_pool);
       pw_checkout_end(shared_pool, &slot);
@@ -207,7 +209,7 @@ static void *connect_loop(void *arg) {
   long n = 0;
   double end = now_s() + run_seconds;
   (void)arg;
-  while (now_s() < end) {
+  while (churn_pairs ? n < churn_pairs / 100 : now_s() < end) {
     PQfinish(connect_or_die());
     n++;
   }
@@ -310,8 +312,10 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "fork_gmtime") == 0) return fork_gmtime(atoi(arg));
   if (strcmp(mode, "held_race") == 0)
     return threads_for(atoi(arg), argc > 3 ? atof(argv[3]) : 1, false);
-  if (strcmp(mode, "churn") == 0)
-    return threads_for(atoi(arg), argc > 3 ? atof(argv[3]) : 1, true);
+  if (strcmp(mode, "churn") == 0) {
+    churn_pairs = argc > 3 ? atol(argv[3]) : 1000;
+    return threads_for(atoi(arg), 0, true);
+  }
   if (strcmp(mode, "sig_service") == 0) return sig_service(arg);
   if (strcmp(mode, "annotated") == 0) return annotated(atoi(arg));
   if (strcmp(mode, "hold_annotated") == 0) return hold_annotated();
