@@ -1,7 +1,6 @@
 /* pw__format_time's own UTC arithmetic agrees with glibc's calendar. It
  * exists because gmtime_r takes glibc's time-zone lock, which a forked
  * child can inherit held; here gmtime_r is only the reference. */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
