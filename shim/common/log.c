@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/spinlock.h"
 
 static bool stderr_closed_at_load;
 
@@ -89,16 +90,21 @@ static pthread_mutex_t warned_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void pw__warn_once(const char *key, const char *fmt, ...) {
   int saved = errno;
-  pthread_mutex_lock(&warned_lock);
-  for (int i = 0; i < warned_count; i++) {
+  /* A warning from the exit report must not wait for ever on a thread
+   * that a signal handler interrupted here: past the patience, the
+   * warning is printed, perhaps once more than asked. */
+  bool locked = pw__mutex_lock_bounded(&warned_lock);
+  for (int i = 0; locked && i < warned_count; i++) {
     if (strcmp(warned[i], key) == 0) {
       pthread_mutex_unlock(&warned_lock);
       errno = saved;
       return;
     }
   }
-  if (warned_count < MAX_WARNED) warned[warned_count++] = key;
-  pthread_mutex_unlock(&warned_lock);
+  if (locked) {
+    if (warned_count < MAX_WARNED) warned[warned_count++] = key;
+    pthread_mutex_unlock(&warned_lock);
+  }
   va_list ap;
   va_start(ap, fmt);
   vsay("warning: ", fmt, ap);

@@ -69,7 +69,8 @@ void pw__findings_insert(const pw__finding_record *record) {
 }
 
 void pw__finding_totals(const pw__pool *pool, uint64_t totals[PW__FINDING_KIND_COUNT]) {
-  pthread_mutex_lock(&lock);
+  /* Read by the monitor, which the exit path waits for. */
+  if (!pw__mutex_lock_bounded(&lock)) return;
   for (size_t i = 0; i < count; i++)
     if (records[i].pool == pool) totals[records[i].kind] += records[i].count;
   pthread_mutex_unlock(&lock);

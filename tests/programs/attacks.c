@@ -27,6 +27,15 @@
  *   attacks hold_annotated       checks one connection out of an annotated pool
  *                                (no server needed), prints "held", waits for
  *                                a line on stdin, returns it
+ *   attacks thread_exit          4 threads in checkout loops; one calls exit(5)
+ *   attacks end HOW              leaks a connection with "unflushed" in
+ *                                stdout's buffer, then HOW: _exit, abort
+ *   attacks fork_held            a thread holds a checkout while main forks a
+ *                                child that checks out and in 10 times
+ *   attacks spawn                posix_spawn and vfork+exec of /bin/true with
+ *                                a connection open, which main then finishes
+ *   attacks double_fork          a daemon's double fork: the grandchild
+ *                                connects and leaks; prints its pid
  *   attacks sig_service SIG      a service with its own handler for SIG (or
  *                                "default" handling when SIG is prefixed with
  *                                +): prints "ready", leaks, waits for a signal
@@ -38,6 +47,7 @@
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -270,6 +280,120 @@ static int hold_annotated(void) {
   return 0;
 }
 
+/* ---- process ends ---------------------------------------------------------- */
+
+static void *exiting_checkouts(void *arg) {
+  long me = (long)arg;
+  int slot;
+  for (long n = 0;; n++) {
+    pw_checkout_begin(shared_pool);
+    pw_checkout_end(shared_pool, &slot);
+    pw_checkin(shared_pool, &slot, 0);
+    if (me == 0 && n == 20000) exit(5);
+  }
+  return NULL;
+}
+
+static int thread_exit(void) {
+  PGconn *leaked = connect_or_die();
+  (void)leaked;
+  shared_pool = pw_pool_declare("exiting", 4, 4);
+  pthread_t t[4];
+  for (long i = 0; i < 4; i++) pthread_create(&t[i], NULL, exiting_checkouts, (void *)i);
+  for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+  return 0;
+}
+
+static int end(const char *how) {
+  PGconn *leaked = connect_or_die();
+  (void)leaked;
+  printf("unflushed\n");
+  if (strcmp(how, "_exit") == 0) _exit(4);
+  abort();
+}
+
+static void *holder(void *arg) {
+  int *slot = arg;
+  pw_checkout_begin(shared_pool);
+  pw_checkout_end(shared_pool, slot);
+  sleep_us(300000);
+  pw_checkin(shared_pool, slot, 0);
+  return NULL;
+}
+
+static int fork_held(void) {
+  static int held_slot, child_slot;
+  PGconn *conn = connect_or_die();
+  shared_pool = pw_pool_declare("forked", 2, 2);
+  pthread_t t;
+  pthread_create(&t, NULL, holder, &held_slot);
+  sleep_us(100000);
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (int i = 0; i < 10; i++) {
+      pw_checkout_begin(shared_pool);
+      pw_checkout_end(shared_pool, &child_slot);
+      pw_checkin(shared_pool, &child_slot, 0);
+    }
+    pw_pool_close(shared_pool);
+    exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  pthread_join(t, NULL);
+  pw_pool_close(shared_pool);
+  PQfinish(conn);
+  printf("child status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return 0;
+}
+
+extern char **environ;
+
+static int spawn(void) {
+  PGconn *conn = connect_or_die();
+  char *argv[] = {"/bin/true", NULL};
+  pid_t pid;
+  int status = -1, spawned = posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ);
+  if (spawned == 0) waitpid(pid, &status, 0);
+  printf("posix_spawn %d status %d\n", spawned, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  pid = vfork();
+  if (pid == 0) {
+    execve("/bin/true", argv, environ);
+    _exit(127);
+  }
+  waitpid(pid, &status, 0);
+  printf("vfork status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  PQfinish(conn);
+  return 0;
+}
+
+static int double_fork(void) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return 1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setsid() < 0) _exit(1);
+    if (fork() != 0) _exit(0); /* the first child goes at once */
+    close(pipefd[0]);
+    PGconn *leaked = connect_or_die();
+    (void)leaked;
+    char line[32];
+    int n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
+    if (write(pipefd[1], line, (size_t)n) != n) exit(1);
+    exit(0);
+  }
+  close(pipefd[1]);
+  waitpid(pid, NULL, 0);
+  char line[32] = {0};
+  /* EOF once the grandchild has exited (its report written) */
+  ssize_t n = read(pipefd[0], line, sizeof(line) - 1);
+  char rest[8];
+  while (read(pipefd[0], rest, sizeof(rest)) > 0) {
+  }
+  printf("grandchild %s", n > 0 ? line : "?\n");
+  return 0;
+}
+
 /* ---- sig_service ---------------------------------------------------------- */
 
 static volatile sig_atomic_t got_signal;
@@ -319,6 +443,11 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "sig_service") == 0) return sig_service(arg);
   if (strcmp(mode, "annotated") == 0) return annotated(atoi(arg));
   if (strcmp(mode, "hold_annotated") == 0) return hold_annotated();
+  if (strcmp(mode, "thread_exit") == 0) return thread_exit();
+  if (strcmp(mode, "end") == 0) return end(arg);
+  if (strcmp(mode, "fork_held") == 0) return fork_held();
+  if (strcmp(mode, "spawn") == 0) return spawn();
+  if (strcmp(mode, "double_fork") == 0) return double_fork();
   fprintf(stderr, "attacks: unknown mode '%s'\n", mode);
   return 64;
 }
