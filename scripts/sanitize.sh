@@ -16,7 +16,13 @@
 # pulls in, blocks in freelocale on glibc's locale lock. Those runs would
 # test the sanitizer, not poolwatch; the normal run covers them. (A test
 # program linked with the runtime instead of preloading it exits cleanly,
-# which is why the test programs are built instrumented.)
+# which is why the test programs are built instrumented.) Left out for the
+# same kind of reason, each failing here without poolwatch too:
+# test_cxx_frames (pqxx_leak, C++ and not instrumented, hangs at exit the
+# same way with the runtime preloaded); test_php_pgsql (the runtime refuses
+# PHP's opcache, which is loaded with RTLD_DEEPBIND); test_loader_semantics
+# (the runtime intercepts dlopen, so a library's RUNPATH is searched from
+# the runtime's place and the test's own library is not found).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -38,7 +44,7 @@ export PWTEST_PRELOAD_FIRST="$runtime"
 
 status=0
 ctest --test-dir "$build" -j2 --output-on-failure \
-  -E '^(test_psql|test_pgbench_connect_per_txn|test_pg_dump_jobs)$' || status=$?
+  -E '^(test_psql|test_pgbench_connect_per_txn|test_pg_dump_jobs|test_cxx_frames|test_php_pgsql|test_loader_semantics)$' || status=$?
 
 if [ -n "$(ls -A "$logs")" ]; then
   echo "sanitizer reports:" >&2

@@ -20,9 +20,16 @@ import os
 import signal
 import subprocess
 
+import pwtest
 from pwtest import Spawned, check, eq, main, program, run, section, tmpdir
 
 ATTACKS = program("attacks")
+
+
+def environment(preload, extra=None):
+    """The environment pwtest.run would give, for runs that need their own
+    descriptors (a sanitizer build's runtime options included)."""
+    return pwtest._environment(preload, extra, False)[0]
 
 
 def whole(stderr):
@@ -57,10 +64,7 @@ def broken_pipe():
         for preload in (False, True):
             r_fd, w_fd = os.pipe()
             os.close(r_fd)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("POOLWATCH_") and k != "LD_PRELOAD"}
-            if preload:
-                env["LD_PRELOAD"] = os.environ["POOLWATCH_LIB"]
-            env.update(extra)
+            env = environment(preload, extra)
             p = subprocess.run([ATTACKS, "buffered", "7"], stdout=subprocess.PIPE, stderr=w_fd, env=env,
                                timeout=60)
             os.close(w_fd)
@@ -75,10 +79,7 @@ def daemon_fds():
     seen = []
     for preload in (False, True):
         d = tmpdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POOLWATCH_") and k != "LD_PRELOAD"}
-        if preload:
-            env["LD_PRELOAD"] = os.environ["POOLWATCH_LIB"]
-            env["POOLWATCH_EVENT_LOG"] = os.path.join(d, "events.log")
+        env = environment(preload, {"POOLWATCH_EVENT_LOG": os.path.join(d, "events.log")} if preload else {})
         p = subprocess.run(["sh", "-c", 'exec "$0" daemon_fds "$1" 0<&- 1>&- 2>&-', ATTACKS, d],
                            env=env, timeout=60)
         logs = {}

@@ -10,9 +10,9 @@ same run without it (status and stdout), with the reports checked:
 - posix_spawn and vfork+exec of /bin/true with a connection open: only
   the program reports;
 - a daemon's double fork: the grandchild's leak is reported, by it alone."""
-import os
 import subprocess
 
+import pwtest
 from pwtest import eq, get, main, mask_numbers, pool, program, run, section
 
 ATTACKS = program("attacks")
@@ -54,9 +54,7 @@ def test():
     section("stdout closed")
     results = []
     for preload in (False, True):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POOLWATCH_") and k != "LD_PRELOAD"}
-        if preload:
-            env["LD_PRELOAD"] = os.environ["POOLWATCH_LIB"]
+        env = pwtest._environment(preload, None, False)[0]
         p = subprocess.run(["sh", "-c", 'exec "$0" buffered 7 >&-', ATTACKS], env=env,
                            stderr=subprocess.DEVNULL, timeout=60)
         results.append(p.returncode)
