@@ -4,7 +4,9 @@ pairs, with a 1 ms threshold (the monitor scans while checkouts are made),
 the event log, Prometheus and the live view every 20 ms. Every count is
 exact in the report and in the event log, and no hold is ever reported
 with an impossible age: the scan once read a checkout newer than its own
-clock reading as 18446744073.71 s. Prometheus and live files go at exit."""
+clock reading as 18446744073.71 s (a race this run may or may not hit;
+unit_monitor makes that checkout on purpose). Prometheus and live files
+go at exit."""
 import os
 import re
 

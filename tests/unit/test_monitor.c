@@ -50,6 +50,20 @@ static void test_held_too_long_is_found_once(void **state) {
   ASSERT_EQ(atomic_load(&pool->held_too_long), 0);
 }
 
+/* A checkout another thread made after the scan read its clock is newer
+ * than the scan's "now": it is zero seconds old. Unsigned subtraction made
+ * it 18446744073.71 s, and hot loops reported it as held too long. */
+static void test_checkout_newer_than_the_scan_is_not_held(void **state) {
+  pw__pool *pool = pw__pool_find(&keys[4], PW__POOL_API, "racing");
+  uint64_t later = pw__now_ns() + 2 * second;
+  pw__checkout_done(pool, handles[7], NULL, later, later);
+  pw__held_crossing found[4];
+  ASSERT_EQ(pw__detect_held_too_long(0.001, found, 4), 0);
+  ASSERT_EQ(atomic_load(&pool->held_too_long), 0);
+  ASSERT_EQ(findings_of(pool, PW__FINDING_HELD_TOO_LONG), 0);
+  ASSERT_TRUE(pw__checkin(pool, handles[7], NULL, false), "checkin");
+}
+
 static void test_held_alert_names_pool_age_and_threshold(void **state) {
   pw__pool *pool = pw__pool_find(&keys[1], PW__POOL_API, "alerts");
   pw__held_crossing crossing = {pool, handles[2], NULL, 2.5};
@@ -133,6 +147,7 @@ static void test_thread_checks_and_exports(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_held_too_long_is_found_once),
+    cmocka_unit_test(test_checkout_newer_than_the_scan_is_not_held),
     cmocka_unit_test(test_held_alert_names_pool_age_and_threshold),
     cmocka_unit_test(test_growth_is_reported_once),
     cmocka_unit_test(test_thread_checks_and_exports),
