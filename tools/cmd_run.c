@@ -52,8 +52,12 @@ static void print_run_help(FILE *out) {
     char usage[64];
     snprintf(usage, sizeof(usage), "%s%s%s", opt->flag, opt->metavar ? " " : "",
              opt->metavar ? opt->metavar : "");
-    fprintf(out, "  %-24s [%s]\n        %s\n        default: %s\n", usage, opt->name,
-            opt->description, default_text);
+    /* Descriptions run to 110 columns: wrapped to 80, as `poolwatch --help` does. */
+    fprintf(out, "  %-24s [%s]\n", usage, opt->name);
+    cli_print_wrapped(out, 8, opt->description);
+    char default_line[256];
+    snprintf(default_line, sizeof(default_line), "default: %s", default_text);
+    cli_print_wrapped(out, 8, default_line);
   }
   run_ci_print_help(out);
   fputs("  -h, --help\n"
@@ -68,8 +72,8 @@ static void print_run_help(FILE *out) {
         "Exit status: the program's own (128+N when killed by signal N); N of\n"
         "--exitcode when leaks remain; 125 for poolwatch's own failures (the\n"
         "library could not load, a report could not be read, wrong arguments);\n"
-        "126 or 127 when PROGRAM could not be started. Processes PROGRAM leaves running in the background report\n"
-        "when they exit, after this summary.\n"
+        "126 or 127 when PROGRAM could not be started. Processes PROGRAM leaves\n"
+        "running in the background report when they exit, after this summary.\n"
         "\n"
         "Environment: POOLWATCH_LIBRARY, the library to preload (default: the one\n"
         "installed or built beside this command).\n",
@@ -292,7 +296,9 @@ static void print_process_lines(const report_set *set) {
     long long connections = report_int(s, "leaked_connections", 0);
     long long checkouts = report_int(s, "leaked_checkouts", 0);
     long long findings = report_int(s, "findings", 0);
-    if (connections + checkouts + findings == 0) continue;
+    /* Counts come from report files, which may hold anything: summed
+     * without overflow. */
+    if (report_add(report_add(connections, checkouts), findings) == 0) continue;
     if (printed == MAX_PROCESS_LINES) {
       left++;
       continue;
@@ -403,7 +409,7 @@ int cmd_run(int argc, char **argv) {
     } else if (unreadable) {
       cli_error("%ld %s could not be read", unreadable, unreadable == 1 ? "report" : "reports");
       status = EXIT_TROUBLE;
-    } else if (args.exitcode >= 0 && totals.leaked_connections + totals.leaked_checkouts > 0) {
+    } else if (args.exitcode >= 0 && report_add(totals.leaked_connections, totals.leaked_checkouts) > 0) {
       status = (int)args.exitcode;
     }
   }

@@ -1,9 +1,12 @@
 /* `poolwatch top`: a live view of a process running under the library with
  * POOLWATCH_LIVE=1. The library's monitor thread rewrites
- * /dev/shm/poolwatch-PID.live.json every interval (shim/export/live.c); this
- * command only reads that file, so it never stops or slows the process. */
+ * /dev/shm/poolwatch-UID/poolwatch-PID.live.json every interval
+ * (shim/export/live.c); this command only reads that file, so it never
+ * stops or slows the process. */
 #include <curses.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -55,26 +58,72 @@ static double now_seconds(int clock) {
 /* EPERM: the process exists but belongs to someone else. */
 static bool process_exists(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 
-/* PID's live state, or NULL with the reason in WHY. */
+/* Removes the live files of processes that are gone (killed by a signal,
+ * they never removed their own), and their temporary files. */
+static void remove_stale(int dirfd) {
+  int copy = dup(dirfd);
+  DIR *dir = copy >= 0 ? fdopendir(copy) : NULL;
+  if (!dir) {
+    if (copy >= 0) close(copy);
+    return;
+  }
+  for (struct dirent *e; (e = readdir(dir));) {
+    int pid = 0, end = 0;
+    const char *name = e->d_name[0] == '.' ? e->d_name + 1 : e->d_name;
+    if (sscanf(name, "poolwatch-%d.live.json%n", &pid, &end) != 1 || end == 0 || pid <= 0)
+      continue;
+    if (strcmp(name + end, "") != 0 && strncmp(name + end, ".", 1) != 0) continue;
+    if (!process_exists(pid)) unlinkat(dirfd, e->d_name, 0);
+  }
+  closedir(dir);
+}
+
+/* The owner of process PID, from /proc. */
+static bool process_owner(pid_t pid, uid_t *uid) {
+  char path[64];
+  struct stat st;
+  snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+  if (stat(path, &st) != 0) return false;
+  *uid = st.st_uid;
+  return true;
+}
+
+/* PID's live state, or NULL with the reason in WHY. The file is read from
+ * the private live directory of the process's owner (common/paths.h),
+ * opened without following links, and only if that user owns it. */
 static json_t *read_live(pid_t pid, char *why, size_t size) {
-  char path[128];
-  snprintf(path, sizeof(path), "%s/" PW__LIVE_FILE, PW__LIVE_DIR, (int)pid);
+  char path[192], dir_why[256];
   json_t *state = NULL;
   struct stat st;
   json_error_t error;
-  if (!process_exists(pid)) {
+  uid_t uid;
+  if (!process_exists(pid) || !process_owner(pid, &uid)) {
     snprintf(why, size, "process %d is not running", (int)pid);
     return NULL;
   }
-  if (stat(path, &st) != 0) {
-    if (errno == ENOENT)
+  char dir[128], name[64];
+  pw__live_dir_path(uid, dir, sizeof(dir));
+  snprintf(name, sizeof(name), PW__LIVE_FILE, (int)pid);
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  int dirfd = pw__live_dir_open(uid, false, dir_why, sizeof(dir_why));
+  int fd = -1;
+  if (dirfd >= 0) {
+    remove_stale(dirfd);
+    fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  }
+  if (dirfd < 0 && access(dir, F_OK) == 0) {
+    snprintf(why, size, "%s", dir_why);
+  } else if (fd < 0 || fstat(fd, &st) != 0) {
+    if (dirfd < 0 || errno == ENOENT)
       snprintf(why, size,
                "process %d is not publishing live state: start it with POOLWATCH_LIVE=1 "
                "(poolwatch run --live) under libpoolwatch.so",
                (int)pid);
     else
       snprintf(why, size, "cannot read %s: %s", path, strerror(errno));
-  } else if (!(state = json_load_file(path, 0, &error))) {
+  } else if (!S_ISREG(st.st_mode) || st.st_uid != uid) {
+    snprintf(why, size, "%s is not a file of process %d's user; not read", path, (int)pid);
+  } else if (!(state = json_loadfd(fd, 0, &error))) {
     snprintf(why, size, "cannot read %s: %s", path, error.text);
   } else if (report_int(state, "pid", -1) != pid ||
              !json_is_array(json_object_get(state, "pools"))) {
@@ -86,13 +135,19 @@ static json_t *read_live(pid_t pid, char *why, size_t size) {
     double interval = json_number_value(json_object_get(state, "interval"));
     double age = now_seconds(CLOCK_REALTIME) - ((double)st.st_mtim.tv_sec +
                                                 (double)st.st_mtim.tv_nsec / 1e9);
-    if (age <= 3 * interval + 2) return report_text_safe(state);
+    if (age <= 3 * interval + 2) {
+      close(fd);
+      close(dirfd);
+      return report_text_safe(state);
+    }
     snprintf(why, size,
              "the live state of process %d is stale: last written %.0fs ago, though it "
              "is rewritten every %gs (is the process stopped?)",
              (int)pid, age, interval);
   }
   json_decref(state);
+  if (fd >= 0) close(fd);
+  if (dirfd >= 0) close(dirfd);
   /* The process may have exited since the first look, removing the file. */
   if (!process_exists(pid)) snprintf(why, size, "process %d is not running", (int)pid);
   return NULL;

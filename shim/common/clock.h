@@ -20,4 +20,11 @@ static inline uint64_t pw__wall_ns(void) {
 
 static inline double pw__seconds(uint64_t ns) { return (double)ns / 1e9; }
 
+/* NOW - SINCE, or zero when SINCE is the newer: a record made by another
+ * thread after the reader took its clock reading. Plain unsigned
+ * subtraction reported "held for 18446744073.71 s" in hot loops. */
+static inline uint64_t pw__elapsed_ns(uint64_t now, uint64_t since) {
+  return now > since ? now - since : 0;
+}
+
 #endif

@@ -1,9 +1,9 @@
 /* The one wording of frames, stacks, ages and leak headlines. */
 #include "common/format.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* Names come from the program's own debug info, paths and arguments: they
  * are escaped wherever they are printed, so none can forge a report line. */
@@ -70,13 +70,38 @@ const char *pw__format_age(double s, char *out, size_t cap) {
   return out;
 }
 
+/* UTC calendar arithmetic of poolwatch's own (days since 1970-01-01 to a
+ * civil date, the proleptic Gregorian calendar). gmtime_r takes glibc's
+ * time-zone lock: a child forked while another thread of the parent held
+ * it inside gmtime_r inherited the lock held and hung at its first event
+ * or at exit (2 of 400 forks in threaded parents). */
+static void civil_from_days(int64_t days, int64_t *year, int *month, int *day) {
+  days += 719468;
+  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  int64_t doe = days - era * 146097;                                  /* [0, 146096] */
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);              /* [0, 365] */
+  int64_t mp = (5 * doy + 2) / 153;                                   /* [0, 11] */
+  *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *year = yoe + era * 400 + (*month <= 2);
+}
+
 void pw__format_time(double seconds, char *out, size_t cap) {
-  time_t whole = (time_t)seconds;
-  struct tm tm;
-  gmtime_r(&whole, &tm);
-  char date[32];
-  strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, cap, "%s.%03dZ", date, (int)((seconds - (double)whole) * 1000));
+  /* Out-of-range times (a corrupt report) print as the epoch. */
+  if (!(seconds >= -1e15 && seconds <= 1e15)) seconds = 0;
+  double floor_seconds = seconds < 0 && (double)(int64_t)seconds != seconds
+                             ? (double)((int64_t)seconds - 1) : (double)(int64_t)seconds;
+  int64_t whole = (int64_t)floor_seconds;
+  int millis = (int)((seconds - floor_seconds) * 1000);
+  if (millis > 999) millis = 999;
+  int64_t days = whole >= 0 ? whole / 86400 : -((-whole + 86399) / 86400);
+  int64_t rest = whole - days * 86400;
+  int64_t year;
+  int month, day;
+  civil_from_days(days, &year, &month, &day);
+  snprintf(out, cap, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)year, month, day,
+           (int)(rest / 3600), (int)(rest / 60 % 60), (int)(rest % 60), millis);
 }
 
 const char *pw__leak_origin(bool checkout) { return checkout ? "checked out" : "opened"; }

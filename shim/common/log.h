@@ -19,5 +19,9 @@ void pw__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * write fails, errno then saying why; a caller on the program's thread
  * saves and restores errno around it. */
 bool pw__write_all(int fd, const char *data, size_t len);
+/* Called once at load: remembers whether fd 2 was open. When it was not,
+ * nothing poolwatch prints goes to fd 2, which the program may fill with
+ * a file of its own later. */
+void pw__stderr_note_at_load(void);
 
 #endif

@@ -34,7 +34,7 @@ const pw__option pw__option_table[] = {
   {"POOLWATCH_GROWTH_WINDOW", "--growth-window", "DURATION", PW__OPTION_DURATION, FIELD(growth_window), 0, 0,
    "unset: off", "say once when pool.checkedout has only grown for this long"},
   {"POOLWATCH_LIVE", "--live", NULL, PW__OPTION_BOOL, FIELD(live), 0, 1,
-   "0", "1: publish live state every interval for `poolwatch top` (/dev/shm/poolwatch-PID.live.json)"},
+   "0", "1: publish live state every interval for `poolwatch top` (/dev/shm/poolwatch-UID/poolwatch-PID.live.json)"},
 };
 const size_t pw__option_count = sizeof(pw__option_table) / sizeof(pw__option_table[0]);
 

@@ -40,20 +40,31 @@ bool pw__write_file_mode(const char *dir, const char *name, const char *data, si
 int pw__write_file_as(const char *dir, const char *name, const char *data, size_t len,
                       bool replace, mode_t mode) {
   int saved = errno;
-  int result = -1;
-  int dirfd = -1, fd = -1;
-  char temp[320];
-  /* The temporary name is the process's own: forked workers that shared
-   * one for one Prometheus path truncated each other's file mid-write
-   * (2,273 of 92,166 reads saw it empty or cut short). */
-  snprintf(temp, sizeof(temp), ".%s.%d.tmp", name, (int)getpid());
+  int dirfd = -1;
   if (!pw__output_dir_ready(dir) ||
       (dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
     pw__warn_once("POOLWATCH_OUTPUT_DIR",
                   "POOLWATCH_OUTPUT_DIR='%s' cannot be created or opened (%s); writing no files",
                   dir, strerror(errno));
-    goto done;
+    errno = saved;
+    return -1;
   }
+  int result = pw__write_file_at(dirfd, dir, name, data, len, replace, mode);
+  close(dirfd);
+  errno = saved;
+  return result;
+}
+
+int pw__write_file_at(int dirfd, const char *dir, const char *name, const char *data, size_t len,
+                      bool replace, mode_t mode) {
+  int saved = errno;
+  int result = -1;
+  int fd = -1;
+  char temp[320];
+  /* The temporary name is the process's own: forked workers that shared
+   * one for one Prometheus path truncated each other's file mid-write
+   * (2,273 of 92,166 reads saw it empty or cut short). */
+  snprintf(temp, sizeof(temp), ".%s.%d.tmp", name, (int)getpid());
   /* O_EXCL|O_NOFOLLOW: a link planted at the temporary name is never
    * followed; rename() then replaces whatever sits at the final name,
    * symlink included, without following it. */
@@ -88,7 +99,6 @@ int pw__write_file_as(const char *dir, const char *name, const char *data, size_
   result = 1;
 done:
   if (fd >= 0) close(fd);
-  if (dirfd >= 0) close(dirfd);
   errno = saved;
   return result;
 }

@@ -22,5 +22,8 @@ bool pw__write_file_mode(const char *dir, const char *name, const char *data, si
  * (warned about once). */
 int pw__write_file_as(const char *dir, const char *name, const char *data, size_t len,
                       bool replace, mode_t mode);
+/* The same inside the open directory DIRFD; DIR names it in warnings. */
+int pw__write_file_at(int dirfd, const char *dir, const char *name, const char *data, size_t len,
+                      bool replace, mode_t mode);
 
 #endif

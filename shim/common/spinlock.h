@@ -6,8 +6,12 @@
 #ifndef POOLWATCH_SPINLOCK_H
 #define POOLWATCH_SPINLOCK_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+
+#include "common/clock.h"
 
 typedef struct pw__spinlock {
   atomic_flag held;
@@ -37,6 +41,41 @@ static inline void pw__spin_lock(pw__spinlock *l) {
 
 static inline void pw__spin_unlock(pw__spinlock *l) {
   atomic_flag_clear_explicit(&l->held, memory_order_release);
+}
+
+/* The readers behind the exit report take their locks with patience that
+ * ends: a signal handler that called exit() while its own thread was
+ * inside a hook, holding a registry lock, left the exit report spinning
+ * for ever (9 of 120 signal races). A lock still held after this long is
+ * given up on and the report says it is incomplete. Any other holder
+ * keeps a lock for a few hash-table operations. */
+#define PW__LOCK_PATIENCE_NS 200000000ull
+
+static inline bool pw__spin_lock_bounded(pw__spinlock *l) {
+  if (!atomic_flag_test_and_set_explicit(&l->held, memory_order_acquire)) return true;
+  uint64_t deadline = pw__now_ns() + PW__LOCK_PATIENCE_NS;
+  for (unsigned spins = 0; atomic_flag_test_and_set_explicit(&l->held, memory_order_acquire);
+       spins++) {
+    if (spins >= 64) {
+      if (pw__now_ns() > deadline) return false;
+      sched_yield();
+      spins = 0;
+    } else {
+      pw__cpu_relax();
+    }
+  }
+  return true;
+}
+
+/* The same for the mutexes beside the registry (findings, census). */
+static inline bool pw__mutex_lock_bounded(pthread_mutex_t *m) {
+  if (pthread_mutex_trylock(m) == 0) return true;
+  uint64_t deadline = pw__now_ns() + PW__LOCK_PATIENCE_NS;
+  while (pthread_mutex_trylock(m) != 0) {
+    if (pw__now_ns() > deadline) return false;
+    sched_yield();
+  }
+  return true;
 }
 
 /* In a forked child: whoever held it in the parent does not exist here. */

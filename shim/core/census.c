@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/spinlock.h"
+
 /* Only touched after the census, while the runtime shuts down: one lock
  * is plenty. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,7 +47,10 @@ void pw__census_keep_checkout(const pw__checkout_record *record) {
 
 bool pw__census_copy(pw__snapshot *s) {
   bool ok = true;
-  pthread_mutex_lock(&lock);
+  if (!pw__mutex_lock_bounded(&lock)) {
+    s->incomplete = true;
+    return true;
+  }
   if (conn_count) {
     pw__conn_record *grown = realloc(s->conns, (s->conn_count + conn_count) * sizeof(*grown));
     if ((ok = grown != NULL)) {

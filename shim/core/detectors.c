@@ -35,7 +35,7 @@ typedef struct threshold_scan {
 
 static void note(threshold_scan *scan, pw__pool *pool, const void *id, const pw__stack *stack,
                  uint64_t since, bool *reported) {
-  uint64_t age = scan->now - since;
+  uint64_t age = pw__elapsed_ns(scan->now, since);
   if (age < scan->limit_ns) return;
   atomic_fetch_add_explicit(&pool->held_too_long, 1, memory_order_relaxed);
   if (*reported || scan->count == scan->cap) return;

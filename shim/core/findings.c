@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/spinlock.h"
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pw__finding_record *records;
 static size_t count, cap;
@@ -67,7 +69,8 @@ void pw__findings_insert(const pw__finding_record *record) {
 }
 
 void pw__finding_totals(const pw__pool *pool, uint64_t totals[PW__FINDING_KIND_COUNT]) {
-  pthread_mutex_lock(&lock);
+  /* Read by the monitor, which the exit path waits for. */
+  if (!pw__mutex_lock_bounded(&lock)) return;
   for (size_t i = 0; i < count; i++)
     if (records[i].pool == pool) totals[records[i].kind] += records[i].count;
   pthread_mutex_unlock(&lock);
@@ -75,7 +78,10 @@ void pw__finding_totals(const pw__pool *pool, uint64_t totals[PW__FINDING_KIND_C
 
 bool pw__findings_copy(pw__snapshot *s) {
   bool ok = true;
-  pthread_mutex_lock(&lock);
+  if (!pw__mutex_lock_bounded(&lock)) {
+    s->incomplete = true;
+    return true;
+  }
   if (count) {
     s->findings = calloc(count, sizeof(*s->findings));
     ok = s->findings != NULL;

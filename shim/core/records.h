@@ -86,6 +86,9 @@ typedef struct pw__snapshot {
   pw__finding_record *findings;
   size_t finding_count;
   uint64_t taken_ns, taken_wall_ns;
+  /* A lock stayed held past its patience (a signal handler exited while
+   * its thread held it): what sat behind it is missing. */
+  bool incomplete;
 } pw__snapshot;
 
 #endif

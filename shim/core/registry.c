@@ -240,7 +240,7 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
     mark_used(pool);
     if (e->r.state == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
-    double held = pw__seconds(pw__now_ns() - e->r.opened_ns);
+    double held = pw__seconds(pw__elapsed_ns(pw__now_ns(), e->r.opened_ns));
     emit("close", pool, conn, stack, held, NULL);
     if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
   }
@@ -350,7 +350,7 @@ static bool checkout_take(const void *handle, pw__checkout_record *out,
 static void checkout_ended(const pw__checkout_record *c, uint64_t now) {
   pw__pool *pool = c->pool;
   atomic_fetch_sub_explicit(&pool->checked_out, 1, memory_order_relaxed);
-  uint64_t held = now - c->at_ns;
+  uint64_t held = pw__elapsed_ns(now, c->at_ns);
   pw__histogram_record(&pool->hold, held);
   if (c->stack) pw__stack_hold_add(c->stack, held);
   if (c->reported_held)
@@ -380,7 +380,7 @@ void pw__checkin_account(pw__pool *pool, const void *handle, const pw__checkout_
   if (!taken->inherited) {
     pw__counter_add(&pool->checkins, 1);
     checkout_ended(taken, now);
-    emit("checkin", pool, handle, stack, pw__seconds(now - taken->at_ns), NULL);
+    emit("checkin", pool, handle, stack, pw__seconds(pw__elapsed_ns(now, taken->at_ns)), NULL);
   }
   if (in_transaction)
     finding_add(PW__FINDING_CHECKIN_IN_TRANSACTION, pool, stack, taken->stack,

@@ -35,7 +35,7 @@ pw__holder *pw__pool_holders(pw__pool *pool, size_t *count) {
   if (!(set.holders = malloc(set.cap * sizeof(*set.holders)))) return NULL;
   for (int i = 0; i < SHARD_COUNT; i++) {
     shard *sh = &pw__shards[i];
-    pw__spin_lock(&sh->lock);
+    if (!pw__spin_lock_bounded(&sh->lock)) continue;
     for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c;
          c = pw__checkout_table_next(&sh->checkouts, c))
       if (c->pool == pool && !c->inherited) add_holder(&set, c->stack);
@@ -97,7 +97,10 @@ bool pw__snapshot_take(pw__snapshot *s) {
   bool ok = true;
   for (int i = 0; i < SHARD_COUNT && ok; i++) {
     shard *sh = &pw__shards[i];
-    pw__spin_lock(&sh->lock);
+    if (!pw__spin_lock_bounded(&sh->lock)) {
+      s->incomplete = true;
+      continue;
+    }
     for (conn_entry *e = sh->conns; e && ok; e = e->hh.next) {
       if (e->r.inherited) continue;
       if (!(ok = GROW(s->conns, s->conn_count, conn_cap))) break;
@@ -130,7 +133,7 @@ void pw__snapshot_free(pw__snapshot *s) {
 
 void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg) {
   for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__spin_lock(&pw__shards[i].lock);
+    if (!pw__spin_lock_bounded(&pw__shards[i].lock)) continue;
     pw__checkout_table *t = &pw__shards[i].checkouts;
     for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
       if (!c->inherited) fn(c, arg);
@@ -140,7 +143,7 @@ void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg)
 
 void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg) {
   for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__spin_lock(&pw__shards[i].lock);
+    if (!pw__spin_lock_bounded(&pw__shards[i].lock)) continue;
     for (conn_entry *e = pw__shards[i].conns; e; e = e->hh.next)
       if (!e->r.inherited) fn(&e->r, arg);
     pw__spin_unlock(&pw__shards[i].lock);

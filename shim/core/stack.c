@@ -51,6 +51,7 @@ static uint64_t hash_frames(const uintptr_t *frames, int depth) {
 }
 
 static bool same(const pw__stack *s, uint64_t hash, const uintptr_t *frames, int depth) {
+  /* An empty stack compares no frames: memcmp with a null FRAMES is undefined. */
   return s->hash == hash && s->depth == depth &&
          (depth == 0 || memcmp(s->frames, frames, (size_t)depth * sizeof(uintptr_t)) == 0);
 }
@@ -183,9 +184,17 @@ uint32_t pw__stack_count(void) {
   return atomic_load_explicit(&next_id, memory_order_relaxed) - 1;
 }
 
+/* Set when a walk gave up on a shard whose lock stayed held. */
+static _Atomic bool walk_incomplete;
+
+bool pw__stacks_complete(void) { return !atomic_load(&walk_incomplete); }
+
 void pw__stack_foreach(void (*fn)(const pw__stack *, void *), void *arg) {
   for (int i = 0; i < SHARD_COUNT; i++) {
-    pw__spin_lock(&shards[i].lock);
+    if (!pw__spin_lock_bounded(&shards[i].lock)) {
+      atomic_store(&walk_incomplete, true);
+      continue;
+    }
     for (int b = 0; b < BUCKETS_PER_SHARD; b++)
       for (pw__stack *s = shards[i].buckets[b]; s; s = s->next) fn(s, arg);
     pw__spin_unlock(&shards[i].lock);

@@ -6,6 +6,7 @@
 #define POOLWATCH_STACK_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/thread_cells.h"
@@ -63,6 +64,9 @@ uint32_t pw__stack_count(void);
 /* Calls FN for every interned stack. Not safe against concurrent interning
  * of the same bucket; used at report time after a snapshot. */
 void pw__stack_foreach(void (*fn)(const pw__stack *, void *), void *arg);
+/* False once a walk skipped a shard whose lock stayed held past its
+ * patience (common/spinlock.h). */
+bool pw__stacks_complete(void);
 
 /* Lock/unlock every shard around fork(), so the child never inherits a
  * table in the middle of an update. */

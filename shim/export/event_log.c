@@ -85,6 +85,14 @@ static int open_log(const char *path) {
   } else if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode)) {
     why = "not a regular file, FIFO or character device";
   }
+  if (!why && fd < 3) {
+    /* fds 0-2 were closed at start: the program's next open expects one
+     * of them, so the log moves out of the way. */
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    fd = moved;
+    if (fd < 0) why = strerror(errno);
+  }
   if (why) {
     pw__warn_once("POOLWATCH_EVENT_LOG",
                   "POOLWATCH_EVENT_LOG='%s' cannot be opened (%s); no event log", path, why);

@@ -94,7 +94,7 @@ static void held_set_free(held_set *set) {
 
 static void add_live(held_set *set, pw__pool *pool, const pw__stack *stack, uint64_t since,
                      int thread) {
-  held row = {pool, stack, pw__seconds(set->now - since), 1, thread};
+  held row = {pool, stack, pw__seconds(pw__elapsed_ns(set->now, since)), 1, thread};
   keep_top(set->oldest, &set->oldest_count, row);
   held *site = site_of(set, stack, pool);
   if (site) {

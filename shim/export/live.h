@@ -1,5 +1,5 @@
 /* The live state of a running process, for `poolwatch top`: a small JSON
- * file in shared memory (PW__LIVE_DIR), mode 0600, rewritten atomically by
+ * file in the user's private live directory (common/paths.h), mode 0600, rewritten atomically by
  * the monitor thread each interval and removed at exit. The hot path never
  * writes it. */
 #ifndef POOLWATCH_LIVE_H

@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/output.h"
+#include "common/paths.h"
 #include "core/config.h"
 #include "core/detectors.h"
 #include "core/registry.h"
@@ -22,6 +23,9 @@
 #include "export/prometheus.h"
 
 static _Atomic bool running, stopping;
+/* Set while a tick runs, so the exit path can wait for a write in flight
+ * before it removes the exported files. */
+static _Atomic bool ticking;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool wanted(void) {
@@ -77,9 +81,21 @@ static void write_live(void) {
   pw__buf json;
   pw__buf_init(&json);
   pw__live_format(&json);
-  char name[64];
+  char name[64], why[256];
   snprintf(name, sizeof(name), PW__LIVE_FILE, (int)getpid());
-  if (!json.failed && !atomic_load(&stopping)) pw__write_file(PW__LIVE_DIR, name, json.data, json.len);
+  if (!json.failed && !atomic_load(&stopping)) {
+    /* Opened each tick, never kept: a daemon that closes every descriptor
+     * it did not open must not find one of poolwatch's. */
+    int dirfd = pw__live_dir_open(geteuid(), true, why, sizeof(why));
+    if (dirfd < 0) {
+      pw__warn_once("POOLWATCH_LIVE", "%s; no live state for poolwatch top", why);
+    } else {
+      char dir[128];
+      pw__live_dir_path(geteuid(), dir, sizeof(dir));
+      pw__write_file_at(dirfd, dir, name, json.data, json.len, true, 0600);
+      close(dirfd);
+    }
+  }
   pw__buf_free(&json);
 }
 
@@ -100,12 +116,14 @@ static void *run(void *arg) {
   double tick = tick_seconds();
   struct timespec pause = {(time_t)tick, (long)((tick - (double)(time_t)tick) * 1e9)};
   while (!atomic_load(&stopping)) {
-    if (pw__registry_used()) {
+    atomic_store(&ticking, true);
+    if (pw__registry_used() && !atomic_load(&stopping)) {
       if (pw__config.leak_threshold > 0) check_threshold();
       if (pw__config.growth_window > 0) check_growth();
       if (pw__config.prometheus) write_prometheus();
       if (pw__config.live) write_live();
     }
+    atomic_store(&ticking, false);
     nanosleep(&pause, NULL);
   }
   return NULL;
@@ -138,11 +156,23 @@ void pw__monitor_ensure(void) {
 
 void pw__monitor_stop(void) {
   atomic_store(&stopping, true);
+  /* A tick in flight could write a file again after it is removed. The
+   * wait is bounded: the monitor may itself wait out a lock that a thread
+   * interrupted by the exiting signal handler still holds. */
+  const struct timespec step = {0, 1000000};
+  for (int i = 0; i < 1000 && atomic_load(&ticking); i++) nanosleep(&step, NULL);
   if (pw__config.live) {
-    char path[128];
-    snprintf(path, sizeof(path), "%s/" PW__LIVE_FILE, PW__LIVE_DIR, (int)getpid());
-    unlink(path);
+    char why[256], name[64];
+    int dirfd = pw__live_dir_open(geteuid(), false, why, sizeof(why));
+    snprintf(name, sizeof(name), PW__LIVE_FILE, (int)getpid());
+    if (dirfd >= 0) {
+      unlinkat(dirfd, name, 0);
+      close(dirfd);
+    }
   }
+  /* The process's series go with it: left behind, they showed a dead
+   * process's last values as current until the file was rewritten. */
+  if (pw__config.prometheus) unlink(pw__config.prometheus);
 }
 
 void pw__monitor_forget(void) {

@@ -32,6 +32,9 @@ static pw_pool *declare(pw__pool_kind kind, const char *name, int size, int max_
     /* The key only has to be unique: the name's own copy serves. */
     char *key = strdup(name);
     pool = key ? pw__pool_find(key, kind, name) : NULL;
+    /* Out of memory: the program's calls with a NULL handle are forwarded
+     * as no-ops, the same as without poolwatch. */
+    if (!pool) free(key);
   }
   pthread_mutex_unlock(&declare_lock);
   if (pool) {

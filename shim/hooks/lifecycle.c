@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "core/pool.h"
 #include "core/registry.h"
 #include "export/event_log.h"
@@ -62,8 +63,22 @@ static void after_fork_child(void) {
   image_pid = getpid();
 }
 
+static void report_at_exit(void *unused);
+static bool report_registered;
+
+/* Not in glibc's headers; atexit() itself would tie the handler to this
+ * library (its __dso_handle), and the library's own destructor would run
+ * it through __cxa_finalize, before other libraries' destructors. */
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
+
 __attribute__((constructor)) static void on_load(void) {
   int saved = errno;
+  pw__stderr_note_at_load();
+  /* A preloaded library's constructor runs before __libc_start_main
+   * registers the loader's _dl_fini with __cxa_atexit, and exit() runs its
+   * handlers last-registered first: this one runs after the program's
+   * atexit handlers, its destructors and every library's destructors. */
+  report_registered = __cxa_atexit(report_at_exit, NULL, NULL) == 0;
   pw__process_mark_start();
   image_pid = getpid();
   uintptr_t begin, end;
@@ -88,17 +103,28 @@ void pw__report_exec_failed(void) {
   atomic_store(&pw__ready, false);
 }
 
-/* Destructors of a preloaded library run from exit() after the program's
- * atexit handlers and its own destructors, so pools the program tears
- * down at exit are closed by the time this looks. */
-__attribute__((destructor)) static void on_exit_report(void) {
+/* The final report, from exit() after everything else that exit() runs: a
+ * connection a library's destructor closes is not a leak, and the exit
+ * code POOLWATCH_EXITCODE asks for skips nothing of the program's (an
+ * _exit() from this library's destructor once skipped the destructors of
+ * the program's own libraries, and their at-exit writes were lost). */
+static void report_at_exit(void *unused) {
+  (void)unused;
   if (!pw__registry_used()) return; /* never used libpq: stay silent */
+  if (getpid() != image_pid) return; /* a vfork child calling exit() */
   pw__init();
   pw__monitor_stop();
   bool leaks = pw__report_final("exit");
   if (leaks && pw__config.exitcode >= 0) {
-    /* The program's buffered output must not be lost to _exit. */
+    /* stdio is flushed by exit() only after the handlers: the program's
+     * buffered output must not be lost to _exit. */
     fflush(NULL);
     _exit((int)pw__config.exitcode);
   }
+}
+
+/* Only when the handler could not be registered (out of memory at load)
+ * does the report run from here, as early as a destructor runs. */
+__attribute__((destructor)) static void on_unload(void) {
+  if (!report_registered) report_at_exit(NULL);
 }

@@ -84,6 +84,10 @@ bool pw__report_final(const char *reason) {
     return false;
   }
   r.reason = reason;
+  if (r.snapshot.incomplete)
+    pw__warn_once("report-incomplete",
+                  "a lock was still held when the report was taken (a signal handler that "
+                  "called exit() mid-call?); the report is incomplete");
   pw__buf text, json;
   pw__buf_init(&text);
   pw__buf_init(&json);

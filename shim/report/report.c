@@ -175,7 +175,7 @@ static void group_leaks(pw__report *r, const pw__suppressions *suppressions) {
       j++;
     pw__leak_group g = {.pool = s->conns[i].pool, .first = i, .item_count = j - i,
                         .count = j - i, .where = pw__report_stack(r, s->conns[i].stack),
-                        .oldest_age = pw__seconds(s->taken_ns - s->conns[i].opened_ns)};
+                        .oldest_age = pw__seconds(pw__elapsed_ns(s->taken_ns, s->conns[i].opened_ns))};
     add_group(r, &cap, g);
     i = j;
   }
@@ -187,7 +187,7 @@ static void group_leaks(pw__report *r, const pw__suppressions *suppressions) {
     pw__leak_group g = {.checkout = true, .pool = s->checkouts[i].pool, .first = i,
                         .item_count = j - i, .count = j - i,
                         .where = pw__report_stack(r, s->checkouts[i].stack),
-                        .oldest_age = pw__seconds(s->taken_ns - s->checkouts[i].at_ns)};
+                        .oldest_age = pw__seconds(pw__elapsed_ns(s->taken_ns, s->checkouts[i].at_ns))};
     add_group(r, &cap, g);
     i = j;
   }
@@ -281,6 +281,7 @@ bool pw__report_build(pw__report *r, const pw__suppressions *suppressions,
   collect_pools(r);
 
   pw__stack_foreach(keep_call_site, r);
+  if (!pw__stacks_complete()) r->snapshot.incomplete = true;
   stack_set set = {0};
   for (size_t i = 0; i < r->call_site_count; i++) add_stack(&set, r->call_sites[i].stack);
   for (size_t i = 0; i < s->conn_count; i++) add_stack(&set, s->conns[i].stack);

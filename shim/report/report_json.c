@@ -98,7 +98,7 @@ static void time_json(pw__buf *out, double seconds) {
  * hot path); the wall time is derived from when the snapshot was taken. */
 static double wall_time(const pw__report *r, uint64_t monotonic_ns) {
   const pw__snapshot *s = &r->snapshot;
-  return (double)s->taken_wall_ns / 1e9 - (double)(s->taken_ns - monotonic_ns) / 1e9;
+  return (double)s->taken_wall_ns / 1e9 - ((double)s->taken_ns - (double)monotonic_ns) / 1e9;
 }
 
 /* Ends a leaked item. One that the census found open and the language

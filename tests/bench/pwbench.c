@@ -4,6 +4,9 @@
  *
  *   pwbench zdb THREADS SECONDS [FRAMES]   libzdb checkout+checkin pairs
  *   pwbench api THREADS SECONDS [FRAMES]   the same on an annotated pool
+ *   pwbench sites N SECONDS [FRAMES]       the annotated pool, 1 thread, its
+ *                                          pairs taken in turn from N call
+ *                                          sites (1 to 4) at one stack depth
  *   pwbench connect COUNT                  PQconnectdb + PQfinish
  *   pwbench live SECONDS                   a steady service, for the live view
  *   pwbench mem-checkouts N                RSS of N live checkouts
@@ -107,6 +110,33 @@ __attribute__((noinline)) uint64_t api_pairs(uint64_t count) {
     void *c = api_get();
     if (!c) die("annotated pool exhausted");
     api_put(c);
+    n++;
+  }
+  return n;
+}
+
+/* Four call sites of the same helper at the same depth: the hook is
+ * entered from one place with one frame address, and only the chain of
+ * return addresses above tells them apart. */
+static int site_count = 1;
+
+__attribute__((noinline)) static void take_and_return(void) {
+  void *c = api_get();
+  if (!c) die("annotated pool exhausted");
+  api_put(c);
+  sink++;
+}
+
+__attribute__((noinline)) static void site0(void) { take_and_return(); sink++; }
+__attribute__((noinline)) static void site1(void) { take_and_return(); sink += 2; }
+__attribute__((noinline)) static void site2(void) { take_and_return(); sink += 3; }
+__attribute__((noinline)) static void site3(void) { take_and_return(); sink += 4; }
+
+__attribute__((noinline)) uint64_t sites_pairs(uint64_t count) {
+  static void (*const sites[4])(void) = {site0, site1, site2, site3};
+  uint64_t n = 0;
+  while (count ? n < count : !atomic_load_explicit(&stop, memory_order_relaxed)) {
+    sites[n % (uint64_t)site_count]();
     n++;
   }
   return n;
@@ -362,6 +392,12 @@ int main(int argc, char **argv) {
       run_pairs(api_pairs, threads, atof(argv[3]), frames);
       pw_pool_close(api_pool.pw);
     }
+  } else if (strcmp(what, "sites") == 0 && argc >= 4) {
+    site_count = atoi(argv[2]);
+    if (site_count < 1 || site_count > 4) die("N: 1..4 call sites");
+    api_pool_init(1);
+    run_pairs(sites_pairs, 1, atof(argv[3]), argc > 4 ? atoi(argv[4]) : 0);
+    pw_pool_close(api_pool.pw);
   } else if (strcmp(what, "connect") == 0 && argc == 3) {
     run_connect(atoi(argv[2]));
   } else if (strcmp(what, "live") == 0 && argc == 3) {
@@ -371,7 +407,8 @@ int main(int argc, char **argv) {
   } else if (strcmp(what, "mem-stacks") == 0 && argc == 3) {
     run_mem_stacks(atoi(argv[2]));
   } else {
-    fprintf(stderr, "usage: pwbench zdb|api THREADS SECONDS [FRAMES] | connect COUNT | live SECONDS |"
+    fprintf(stderr, "usage: pwbench zdb|api THREADS SECONDS [FRAMES] | sites N SECONDS [FRAMES] |"
+                    " connect COUNT | live SECONDS |"
                     " mem-checkouts N | mem-stacks LEVELS\n");
     return 2;
   }

@@ -56,12 +56,14 @@ def test():
         out = checked.stdout.decode("utf-8", "replace")
         eq((checked.returncode, out), (0, ""), "promtool check metrics accepts the file")
         eq(oct(os.stat(prom).st_mode & 0o777), oct(0o644), "the Prometheus file is 0644")
+        prom_text = read_bytes(prom)
         r = p.finish(b"\n")
+        check(not os.path.exists(prom), "the Prometheus file is removed at exit")
         eq(r.status, 0, "exit status is the program's own")
         eq(r.stdout, "named_pool done\n", "stdout is the program's own")
 
         outputs = {"stderr": r.stderr.encode("utf-8", "surrogateescape"),
-                   "Prometheus file": read_bytes(prom), "event log": read_bytes(events)}
+                   "Prometheus file": prom_text, "event log": read_bytes(events)}
         for f in r.files:
             outputs[f] = read_bytes(os.path.join(r.outdir, f))
         for what, data in outputs.items():

@@ -72,9 +72,9 @@ def test_help_and_version():
     poolwatch("dashboard", "-h")
     out, _ = poolwatch("--version")
     check(re.fullmatch(r"poolwatch \d+\.\d+\.\d+\n", out), "--version: %r" % out)
-    # Help fits an 80-column terminal. (`run --help` prints the options
-    # table's descriptions itself and is checked once it wraps them too.)
-    for args in (("--help",), ("report", "--help"), ("dashboard", "--help"), ("top", "--help")):
+    # Help fits an 80-column terminal.
+    for args in (("--help",), ("run", "--help"), ("report", "--help"), ("dashboard", "--help"),
+                 ("top", "--help")):
         out, _ = poolwatch(*args)
         long_lines = [l for l in out.splitlines() if len(l) > 80]
         check_eq(long_lines, [], "poolwatch %s: lines longer than 80 columns" % " ".join(args))

@@ -50,6 +50,20 @@ static void test_held_too_long_is_found_once(void **state) {
   ASSERT_EQ(atomic_load(&pool->held_too_long), 0);
 }
 
+/* A checkout another thread made after the scan read its clock is newer
+ * than the scan's "now": it is zero seconds old. Unsigned subtraction made
+ * it 18446744073.71 s, and hot loops reported it as held too long. */
+static void test_checkout_newer_than_the_scan_is_not_held(void **state) {
+  pw__pool *pool = pw__pool_find(&keys[4], PW__POOL_API, "racing");
+  uint64_t later = pw__now_ns() + 2 * second;
+  pw__checkout_done(pool, handles[7], NULL, later, later);
+  pw__held_crossing found[4];
+  ASSERT_EQ(pw__detect_held_too_long(0.001, found, 4), 0);
+  ASSERT_EQ(atomic_load(&pool->held_too_long), 0);
+  ASSERT_EQ(findings_of(pool, PW__FINDING_HELD_TOO_LONG), 0);
+  ASSERT_TRUE(pw__checkin(pool, handles[7], NULL, false), "checkin");
+}
+
 static void test_held_alert_names_pool_age_and_threshold(void **state) {
   pw__pool *pool = pw__pool_find(&keys[1], PW__POOL_API, "alerts");
   pw__held_crossing crossing = {pool, handles[2], NULL, 2.5};
@@ -97,7 +111,8 @@ static bool exists(const char *path) {
 }
 
 /* The thread starts when the configuration asks for it, says a crossing
- * on stderr and keeps the Prometheus file fresh, until stopped. */
+ * on stderr and keeps the Prometheus file fresh, until stopped, which
+ * removes the file. */
 static void test_thread_checks_and_exports(void **state) {
   char dir[] = "/tmp/poolwatch-monitor-XXXXXX";
   ASSERT_TRUE(mkdtemp(dir) != NULL, "mkdtemp");
@@ -116,9 +131,12 @@ static void test_thread_checks_and_exports(void **state) {
   struct timespec pause = {0, 10000000};
   for (int i = 0; i < 1000 && !(exists(prom) && findings_of(pool, PW__FINDING_HELD_TOO_LONG)); i++)
     nanosleep(&pause, NULL);
+  bool written = exists(prom);
   pw__monitor_stop();
   char *said = stderr_capture_end(&capture);
-  ASSERT_TRUE(exists(prom), "no Prometheus file at %s", prom);
+  ASSERT_TRUE(written, "no Prometheus file at %s", prom);
+  /* The process's series go with it. */
+  ASSERT_TRUE(!exists(prom), "the Prometheus file %s is still there after stop", prom);
   ASSERT_EQ(findings_of(pool, PW__FINDING_HELD_TOO_LONG), 1);
   ASSERT_EQ(count_lines_with(said, "from pool watched held for"), 1);
   unlink(prom);
@@ -129,6 +147,7 @@ static void test_thread_checks_and_exports(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_held_too_long_is_found_once),
+    cmocka_unit_test(test_checkout_newer_than_the_scan_is_not_held),
     cmocka_unit_test(test_held_alert_names_pool_age_and_threshold),
     cmocka_unit_test(test_growth_is_reported_once),
     cmocka_unit_test(test_thread_checks_and_exports),
