@@ -1,0 +1,136 @@
+"""Exact counts for the overhead benchmark, where wall times on a shared
+machine are noise: callgrind instruction counts per pair, per connect and
+for a whole process start, page faults, mapped objects, and the live
+view's CPU share and RSS over a soak. Each takes bench.py's Runner."""
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import tempfile
+
+DEFAULT_STACK_DEPTH = 32  # POOLWATCH_STACK_DEPTH's default (README)
+
+
+def parse(text):
+    """key=value pairs printed by the workloads, as floats."""
+    return {k: float(v) for k, v in re.findall(r"(\w+)=(-?[\d.]+)", text)}
+
+
+def callgrind_total(r, argv, collect, shim, extra=None):
+    """Instructions callgrind counts inside the function COLLECT, and the
+    workload's output."""
+    with tempfile.TemporaryDirectory(prefix="pwbench-cg-") as d:
+        path = os.path.join(d, "callgrind.out")
+        out, _, _ = r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}",
+                           f"--toggle-collect={collect}"] + argv, shim, extra)
+        annotated = subprocess.run(["callgrind_annotate", path], stdout=subprocess.PIPE,
+                                   text=True, check=True).stdout
+    total = re.search(r"^\s*([\d,]+) \(.*\)\s+PROGRAM TOTALS", annotated, re.M)
+    return int(total.group(1).replace(",", "")), out
+
+
+def have_callgrind():
+    return bool(shutil.which("valgrind") and shutil.which("callgrind_annotate"))
+
+
+def callgrind_per_pair(r, pool):
+    """Instructions per checkout+checkin pair, 1 thread, at the default
+    stack depth, without and with the shim: exact, and the same on a busy
+    machine, where the wall ratios are not. None without valgrind."""
+    if not have_callgrind():
+        return None
+    result = []
+    for shim in (False, True):
+        total, out = callgrind_total(r, [f"{r.bin}/pwbench", pool, "1", "0.3",
+                                         str(DEFAULT_STACK_DEPTH)], f"{pool}_pairs", shim)
+        result.append(total / parse(out)["total_pairs"])
+    return result
+
+
+def callgrind_per_connect(r):
+    """Client instructions per connect, without and with the shim. Two runs
+    of different lengths, and the difference divided by the difference in
+    connects: what a process pays once (poolwatch's and libpq's set-up, the
+    first unwind of a call site) cancels out."""
+    if not have_callgrind():
+        return None
+    few, many = 5, 25
+    result = []
+    for shim in (False, True):
+        a, _ = callgrind_total(r, [f"{r.bin}/pwbench", "connect", str(few)], "connect_loop", shim)
+        b, _ = callgrind_total(r, [f"{r.bin}/pwbench", "connect", str(many)], "connect_loop", shim)
+        result.append((b - a) / (many - few))
+    return result
+
+
+def callgrind_start(r):
+    """Instructions of a whole run of /bin/true, without and with the shim:
+    the loader mapping and relocating libpoolwatch.so, and its
+    constructor. The kernel's side (mapping the file) is not counted."""
+    if not have_callgrind():
+        return None
+    result = []
+    for shim in (False, True):
+        with tempfile.TemporaryDirectory(prefix="pwbench-cg-") as d:
+            path = os.path.join(d, "callgrind.out")
+            r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}", "/bin/true"],
+                  shim)
+            annotated = subprocess.run(["callgrind_annotate", path], stdout=subprocess.PIPE,
+                                       text=True, check=True).stdout
+        total = re.search(r"^\s*([\d,]+) \(.*\)\s+PROGRAM TOTALS", annotated, re.M)
+        result.append(int(total.group(1).replace(",", "")))
+    return result
+
+
+def live_view(r):
+    """The live view's cost in the watched process: the CPU time of a
+    steady service (pwbench live) with POOLWATCH_LIVE=1 and without, both
+    under the shim, from 3.5 s in (after the first ticks) to the end, and
+    its RSS over that window. At a 1 s interval the difference is within
+    the noise of the service itself, so the cost per tick is also measured
+    at a 50 ms interval, where it adds up twenty times faster."""
+    seconds = 8 if r.quick else 20
+    def run(live, interval):
+        out, _, _ = r.run([f"{r.bin}/pwbench", "live", str(seconds)], True,
+                          {"POOLWATCH_LIVE": "1" if live else "0", "POOLWATCH_INTERVAL": interval,
+                           "POOLWATCH_QUIET": "1"})
+        return parse(out)
+    rounds = 2 if r.quick else 3
+    results = {}
+    for interval, tick in (("1s", 1.0), ("50ms", 0.05)):
+        off, on = [], []
+        for i in range(rounds):
+            for live in (False, True) if i % 2 == 0 else (True, False):
+                (on if live else off).append(run(live, interval))
+        share = statistics.median(v["steady_cpu_s"] / v["steady_s"] for v in on)
+        base = statistics.median(v["steady_cpu_s"] / v["steady_s"] for v in off)
+        results[interval] = {
+            "core_share": share - base, "base": base, "with": share,
+            "per_tick_ms": (share - base) * tick * 1e3,
+            "rss_growth": statistics.median(v["rss_last"] - v["rss_first"] for v in on),
+            "rss_growth_off": statistics.median(v["rss_last"] - v["rss_first"] for v in off),
+            "rss_session": statistics.median(v["rss_first"] for v in on)
+            - statistics.median(v["rss_first"] for v in off),
+            "window": statistics.median(v["steady_s"] for v in on),
+        }
+    return results
+
+
+def mapped_objects(r, shim):
+    """Shared objects mapped into /bin/cat reading its own maps."""
+    out, _, _ = r.run(["/bin/cat", "/proc/self/maps"], shim)
+    return sorted({os.path.basename(line.split()[-1]) for line in out.splitlines()
+                   if ".so" in line.split()[-1]})
+
+
+def page_faults(r):
+    """Page faults of one /bin/true, without and with the shim: each is a
+    trip into the kernel, and unlike wall time the count is exact."""
+    result = []
+    for shim in (False, True):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
+        subprocess.run(["/bin/true"], env=r.env(shim), check=True)
+        result.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - before)
+    return result
