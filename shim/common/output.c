@@ -32,11 +32,6 @@ bool pw__write_file(const char *dir, const char *name, const char *data, size_t 
   return pw__write_file_as(dir, name, data, len, true, 0600) == 1;
 }
 
-bool pw__write_file_mode(const char *dir, const char *name, const char *data, size_t len,
-                         mode_t mode) {
-  return pw__write_file_as(dir, name, data, len, true, mode) == 1;
-}
-
 int pw__write_file_as(const char *dir, const char *name, const char *data, size_t len,
                       bool replace, mode_t mode) {
   int saved = errno;

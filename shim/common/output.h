@@ -13,13 +13,10 @@ bool pw__output_dir_ready(const char *dir);
 /* Writes LEN bytes of DATA to DIR/NAME atomically. On failure, warns once
  * and returns false; the program is never affected. */
 bool pw__write_file(const char *dir, const char *name, const char *data, size_t len);
-/* The same with another mode than 0600, for files that hold no secret and
- * another user must read (the Prometheus textfile, 0644). */
-bool pw__write_file_mode(const char *dir, const char *name, const char *data, size_t len,
-                         mode_t mode);
-/* The same, choosing whether an existing DIR/NAME is replaced. Returns 1
- * when written, 0 when REPLACE is false and NAME is taken, -1 on failure
- * (warned about once). */
+/* The same, choosing whether an existing DIR/NAME is replaced, and the
+ * mode (0644 for files that hold no secret and another user must read,
+ * such as the Prometheus textfile). Returns 1 when written, 0 when
+ * REPLACE is false and NAME is taken, -1 on failure (warned about once). */
 int pw__write_file_as(const char *dir, const char *name, const char *data, size_t len,
                       bool replace, mode_t mode);
 /* The same inside the open directory DIRFD; DIR names it in warnings. */

@@ -73,7 +73,7 @@ static void write_prometheus(void) {
   split_path(pw__config.prometheus, dir, sizeof(dir), &base);
   /* 0644: node_exporter reads it as its own user, and it holds no secret. */
   if (!text.failed && !atomic_load(&stopping))
-    pw__write_file_mode(dir, base, text.data, text.len, 0644);
+    pw__write_file_as(dir, base, text.data, text.len, true, 0644);
   pw__buf_free(&text);
 }
 

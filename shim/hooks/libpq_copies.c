@@ -52,8 +52,7 @@ static bool fill(pw__libpq *copy, const void *fn) {
   uintptr_t self_begin, self_end;
   if (pw__object_range((const void *)&fill, &self_begin, &self_end) && begin == self_begin)
     return false; /* poolwatch's own hooks */
-  const char *path = map->l_name && map->l_name[0] ? map->l_name : NULL;
-  void *handle = pw__real_dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+  void *handle = pw__loaded_handle(map->l_name);
   if (!handle) return false;
   bool is_libpq = own_definition(handle, "PQconnectStart", begin, end) &&
                   own_definition(handle, "PQfinish", begin, end);

@@ -23,8 +23,6 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
  * parent's memory and must not write its report) from the process. */
 static pid_t image_pid;
 
-pid_t pw__image_pid(void) { return image_pid; }
-
 static void read_configuration(void) {
   int saved = errno;
   pw__config_load(secure_getenv);

@@ -10,13 +10,17 @@
 
 _Atomic unsigned long pw__unloads;
 
-/* dlsym(HANDLE, NAME) through a handle of the object LIBRARY (a link map),
- * taken without loading anything. Opening it by name (RTLD_NOLOAD) rather
- * than passing the link map makes the loader set up the object's own
- * search list, which a library loaded only as a dependency lacks. */
-static void *lookup_in(const struct link_map *library, const char *name) {
-  const char *path = library->l_name && library->l_name[0] ? library->l_name : NULL;
-  void *handle = pw__real_dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+/* Opening the object by name (RTLD_NOLOAD) rather than passing its link
+ * map as a handle makes the loader set up the object's own search list,
+ * which a library loaded only as a dependency lacks. */
+void *pw__loaded_handle(const char *loaded_name) {
+  return pw__real_dlopen(loaded_name && loaded_name[0] ? loaded_name : NULL,
+                         RTLD_LAZY | RTLD_NOLOAD);
+}
+
+/* NAME as the loaded object LOADED_NAME and its dependencies define it. */
+static void *lookup_in(const char *loaded_name, const char *name) {
+  void *handle = pw__loaded_handle(loaded_name);
   if (!handle) return NULL;
   void *fn = pw__real_dlsym(handle, name);
   pw__real_dlclose(handle);
@@ -27,7 +31,7 @@ static void *in_caller_scope(const char *name, const void *caller) {
   Dl_info info;
   struct link_map *map = NULL;
   if (!caller || !dladdr1(caller, &info, (void **)&map, RTLD_DL_LINKMAP) || !map) return NULL;
-  return lookup_in(map, name);
+  return lookup_in(map->l_name, name);
 }
 
 /* Last resort, for a caller whose own search list lacks the name (a
@@ -41,8 +45,7 @@ typedef struct any_definition {
 static int find_definition(struct dl_phdr_info *info, size_t size, void *arg) {
   any_definition *d = arg;
   if (info->dlpi_name == NULL || strstr(info->dlpi_name, "libpoolwatch")) return 0;
-  struct link_map map = {.l_addr = info->dlpi_addr, .l_name = (char *)info->dlpi_name};
-  void *fn = lookup_in(&map, d->name);
+  void *fn = lookup_in(info->dlpi_name, d->name);
   Dl_info where;
   if (fn && dladdr(fn, &where) && (uintptr_t)where.dli_fbase == info->dlpi_addr) {
     d->fn = fn;

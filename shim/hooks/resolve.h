@@ -48,6 +48,11 @@ static inline void *pw__resolve(pw__real *cache, const char *name, const void *c
     return (__typeof__(name) *)pw__resolve(&cache, #name, caller);         \
   }
 
+/* A handle of the already loaded object whose link map is named
+ * LOADED_NAME (empty or NULL: the program itself), taken without loading
+ * anything; NULL when it is not loaded. Close it with pw__real_dlclose. */
+void *pw__loaded_handle(const char *loaded_name);
+
 /* The real dlsym, never poolwatch's own (hooks/dl.c wraps dlsym). */
 void *pw__real_dlsym(void *handle, const char *name);
 
