@@ -75,9 +75,17 @@ pw__symbolizer *pw__symbolizer_new(void) {
   s->exe[n > 0 ? n : 0] = '\0';
   const pw__libdw *dw = s->dw = pw__libdw_load();
   if (!dw) return s;
+  /* Separate debug info is looked up locally, by build ID (where Debian's
+   * -dbgsym packages put it). elfutils' standard lookup goes on to its
+   * debuginfod client for every module it finds none for, and that client
+   * starts libcurl, libssh2 and OpenSSL inside the program: at exit, after
+   * OpenSSL's own cleanup had run, that crashed a Ruby program. Only a
+   * user who set DEBUGINFOD_URLS asked for that lookup. */
+  const char *urls = secure_getenv("DEBUGINFOD_URLS");
   s->callbacks = (Dwfl_Callbacks){
     .find_elf = dw->dwfl_linux_proc_find_elf,
-    .find_debuginfo = dw->dwfl_standard_find_debuginfo,
+    .find_debuginfo = urls && *urls ? dw->dwfl_standard_find_debuginfo
+                                    : dw->dwfl_build_id_find_debuginfo,
   };
   s->dwfl = dw->dwfl_begin(&s->callbacks);
   if (s->dwfl && (dw->dwfl_linux_proc_report(s->dwfl, getpid()) != 0 ||
