@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "core/pool.h"
 #include "core/registry.h"
@@ -51,6 +52,7 @@ static void after_fork_parent(void) {
 }
 
 static void after_fork_child(void) {
+  pw__clock_atfork_child();
   pw__registry_atfork_child();
   pw__stack_atfork_child();
   pw__pool_reset_all();

@@ -1,0 +1,101 @@
+/* The monotonic clock's slow path: clock_gettime, and the counter's
+ * conversion kept anchored to it (clock.h). */
+#include "common/clock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+pw__tsc_anchor pw__tsc;
+
+/* Anchored again once a reading is this far from the anchor: the error
+ * between anchors is the rate's error over this span, nanoseconds. */
+#define SPAN_NS 10000000u
+/* No conversion until the counter's rate has been measured over this
+ * long: the rate's error is the two clocks' skew over this baseline. */
+#define BASELINE_NS 1000000u
+/* An anchor's two readings more than this many counter ticks apart were
+ * interrupted (preempted between them): not used. */
+#define PAIR_TICKS 20000u
+
+enum { UNKNOWN, DECIDING, USABLE, UNUSABLE };
+static _Atomic int state = UNKNOWN;
+static uint64_t origin_tsc, origin_ns; /* written once, before state turns USABLE */
+static _Atomic bool writing;
+
+#if PW__CLOCK_TSC
+/* The counter is a clock only where the kernel keeps time with it: it
+ * then checked that it runs at a constant rate and in step on every CPU.
+ * And the process may have had RDTSC turned into a SIGSEGV. */
+static bool counter_usable(void) {
+  int state_of_tsc = 0;
+  if (prctl(PR_GET_TSC, &state_of_tsc) != 0 || state_of_tsc != PR_TSC_ENABLE) return false;
+  int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+                O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char source[16] = {0};
+  ssize_t n = read(fd, source, sizeof(source) - 1);
+  close(fd);
+  return n > 0 && strcmp(source, "tsc\n") == 0;
+}
+
+/* Both clocks at (nearly) one moment; false when something came between. */
+static bool read_pair(uint64_t *tsc, uint64_t *ns) {
+  uint64_t before = __rdtsc();
+  *ns = pw__monotonic_ns();
+  uint64_t after = __rdtsc();
+  *tsc = before + (after - before) / 2;
+  return after - before < PAIR_TICKS;
+}
+
+static void anchor(uint64_t tsc, uint64_t ns) {
+  uint64_t ticks = tsc - origin_tsc;
+  if (ns - origin_ns < BASELINE_NS || !ticks) return;
+  bool expected = false;
+  if (!atomic_compare_exchange_strong(&writing, &expected, true)) return; /* another thread is at it */
+  uint64_t mult = (uint64_t)(((unsigned __int128)(ns - origin_ns) << 32) / ticks);
+  uint64_t span = mult ? (uint64_t)(((unsigned __int128)SPAN_NS << 32) / mult) : 0;
+  uint64_t sequence = atomic_load_explicit(&pw__tsc.sequence, memory_order_relaxed);
+  /* Release stores throughout: no field is seen before the odd count. */
+  atomic_store_explicit(&pw__tsc.sequence, sequence + 1, memory_order_relaxed);
+  atomic_store_explicit(&pw__tsc.tsc_at, tsc, memory_order_release);
+  atomic_store_explicit(&pw__tsc.ns_at, ns, memory_order_release);
+  atomic_store_explicit(&pw__tsc.mult, mult, memory_order_release);
+  atomic_store_explicit(&pw__tsc.span, span, memory_order_release);
+  atomic_store_explicit(&pw__tsc.sequence, sequence + 2, memory_order_release);
+  atomic_store(&writing, false);
+}
+
+uint64_t pw__now_ns_slow(void) {
+  int s = atomic_load_explicit(&state, memory_order_acquire);
+  if (s == UNUSABLE || s == DECIDING) return pw__monotonic_ns();
+  uint64_t tsc, ns;
+  bool paired = read_pair(&tsc, &ns);
+  if (s == UNKNOWN) {
+    int expected = UNKNOWN;
+    if (!paired) return ns; /* decided on a later, clean pair */
+    if (!atomic_compare_exchange_strong(&state, &expected, DECIDING)) return ns;
+    int saved = errno;
+    bool usable = counter_usable();
+    errno = saved;
+    origin_tsc = tsc;
+    origin_ns = ns;
+    atomic_store_explicit(&state, usable ? USABLE : UNUSABLE, memory_order_release);
+    return ns;
+  }
+  if (paired) anchor(tsc, ns);
+  return ns;
+}
+#else
+uint64_t pw__now_ns_slow(void) { return pw__monotonic_ns(); }
+#endif
+
+void pw__clock_atfork_child(void) {
+  uint64_t sequence = atomic_load(&pw__tsc.sequence);
+  if (sequence & 1) atomic_store(&pw__tsc.sequence, sequence + 1);
+  atomic_store(&writing, false);
+  if (atomic_load(&state) == DECIDING) atomic_store(&state, UNKNOWN);
+}
