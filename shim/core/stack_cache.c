@@ -19,7 +19,9 @@
 
 typedef struct entry {
   uintptr_t frame, return_to;
-  unsigned next_victim; /* in a set's first entry: the way the next store replaces */
+  /* In a set's first entry: the way the next store replaces, and the way
+   * the last hit was in. */
+  unsigned next_victim, last_hit;
   const pw__stack *stack; /* NULL: empty */
   unsigned depth;
   /* Where each return address was found, and the address itself, side
@@ -62,10 +64,18 @@ __attribute__((optimize("no-tree-vectorize"))) static inline bool chain_holds(co
 const pw__stack *pw__stack_cache_find(uintptr_t frame, uintptr_t return_to) {
   if (!entries) return NULL;
   entry *set = set_for(frame, return_to);
-  for (int w = 0; w < WAYS; w++) {
+  /* The way hit last is tried first: two call sites with one key (a
+   * helper reached from two places at the same depth) differ deep in the
+   * chain, so a miss reads nearly every frame before it fails, and a site
+   * called in a loop behind another's entry paid that on every call. */
+  unsigned first = set->last_hit;
+  for (unsigned i = 0; i < WAYS; i++) {
+    unsigned w = (first + i) % WAYS;
     const entry *e = &set[w];
-    if (e->stack && e->frame == frame && e->return_to == return_to && chain_holds(e))
+    if (e->stack && e->frame == frame && e->return_to == return_to && chain_holds(e)) {
+      set->last_hit = w;
       return e->stack;
+    }
   }
   return NULL;
 }

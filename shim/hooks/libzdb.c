@@ -72,44 +72,48 @@ static void read_sizes(ConnectionPool_T p, pw__pool *pool) {
 /* libzdb's own code. Its internal calls to hooked functions (Connection_close
  * calls ConnectionPool_returnConnection through the PLT) are told from the
  * program's by where they come from: a depth counter would be left wrong
- * by libzdb's exceptions, which longjmp out of a call. */
-typedef struct code_range {
-  _Atomic uintptr_t begin, end; /* found once; threads may race to store the same values */
-} code_range;
+ * by libzdb's exceptions, which longjmp out of a call. A checkin asks
+ * twice, so the two code ranges are found once and then compared inline. */
+static struct {
+  _Atomic bool known;
+  uintptr_t libzdb_begin, libzdb_end, own_begin, own_end;
+} code;
 
-static code_range libzdb_code, own_code;
-
-static bool in_range(code_range *range, const void *inside, const void *caller) {
-  if (!atomic_load_explicit(&range->end, memory_order_relaxed)) {
-    uintptr_t begin, end;
-    if (!pw__text_range(inside, &begin, &end)) return false;
-    atomic_store_explicit(&range->begin, begin, memory_order_relaxed);
-    atomic_store_explicit(&range->end, end, memory_order_relaxed);
-  }
-  uintptr_t at = (uintptr_t)caller;
-  return at >= atomic_load_explicit(&range->begin, memory_order_relaxed) &&
-         at < atomic_load_explicit(&range->end, memory_order_relaxed);
+/* Threads may race to store the same values; `known` is set after them. */
+static __attribute__((noinline)) bool find_code(void) {
+  uintptr_t zb, ze, ob, oe;
+  if (!pw__text_range((const void *)real_ConnectionPool_getConnection(NULL), &zb, &ze) ||
+      !pw__text_range((const void *)&find_code, &ob, &oe))
+    return false;
+  code.libzdb_begin = zb;
+  code.libzdb_end = ze;
+  code.own_begin = ob;
+  code.own_end = oe;
+  atomic_store_explicit(&code.known, true, memory_order_release);
+  return true;
 }
 
-static bool from_libzdb(const void *caller) {
-  return in_range(&libzdb_code, (const void *)real_ConnectionPool_getConnection(NULL), caller);
+static inline bool code_known(void) {
+  return atomic_load_explicit(&code.known, memory_order_acquire) || find_code();
 }
 
 /* A call made inside libzdb's own call: from its code, or (when libzdb
  * tail-calls, as Connection_close does ConnectionPool_returnConnection)
  * seemingly from the poolwatch hook that called it. */
-static bool internal(const void *caller) {
-  return from_libzdb(caller) || in_range(&own_code, (const void *)&internal, caller);
+static inline bool internal_call(const void *caller) {
+  uintptr_t at = (uintptr_t)caller;
+  return code_known() && (at - code.libzdb_begin < code.libzdb_end - code.libzdb_begin ||
+                          at - code.own_begin < code.own_end - code.own_begin);
 }
 
 /* Runs the pool's own call with connections opened from libzdb's code
  * belonging to POOL. Returns the previous owner, to restore afterwards. */
-static pw__pool *inside(pw__pool *pool) {
+static inline pw__pool *inside(pw__pool *pool) {
   pw__pool *previous = pw__thread.inside_pool;
-  from_libzdb(NULL); /* the code range is known from here on */
+  if (!code_known()) return previous; /* no libzdb code to tell apart */
   pw__thread.inside_pool = pool;
-  pw__thread.inside_begin = atomic_load_explicit(&libzdb_code.begin, memory_order_relaxed);
-  pw__thread.inside_end = atomic_load_explicit(&libzdb_code.end, memory_order_relaxed);
+  pw__thread.inside_begin = code.libzdb_begin;
+  pw__thread.inside_end = code.libzdb_end;
   return previous;
 }
 
@@ -264,7 +268,7 @@ PW__EXPORT void ConnectionPool_returnConnection(ConnectionPool_T p, Connection_T
   if (!real_ConnectionPool_returnConnection(NULL)) return;
   int saved = errno;
   pw__init();
-  if (!internal(__builtin_return_address(0))) {
+  if (!internal_call(__builtin_return_address(0))) {
     pw__pool *pool = pool_of(p);
     if (pool) checkin(pool, c);
   }
@@ -275,6 +279,6 @@ PW__EXPORT void ConnectionPool_returnConnection(ConnectionPool_T p, Connection_T
 PW__EXPORT void Connection_close(Connection_T c) {
   if (!real_Connection_close(NULL)) return;
   pw__init();
-  if (!internal(__builtin_return_address(0))) checkin(NULL, c);
+  if (!internal_call(__builtin_return_address(0))) checkin(NULL, c);
   real_Connection_close(NULL)(c);
 }
