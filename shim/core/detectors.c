@@ -61,10 +61,13 @@ size_t pw__detect_held_too_long(double limit, pw__held_crossing *out, size_t cap
     atomic_store(&p->held_too_long, 0);
   pw__checkouts_foreach(scan_checkout, &scan);
   pw__conns_foreach(scan_connection, &scan);
-  for (size_t i = 0; i < scan.count; i++)
-    pw__finding_add(PW__FINDING_HELD_TOO_LONG, out[i].pool, out[i].stack, NULL,
-                    "held longer than POOLWATCH_LEAK_THRESHOLD");
   return scan.count;
+}
+
+void pw__held_too_long_record(const pw__held_crossing *found, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    pw__finding_add(PW__FINDING_HELD_TOO_LONG, found[i].pool, found[i].stack, NULL,
+                    "held longer than POOLWATCH_LEAK_THRESHOLD");
 }
 
 /* ---- growth --------------------------------------------------------------- */

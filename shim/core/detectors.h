@@ -24,10 +24,15 @@ typedef struct pw__held_crossing {
 } pw__held_crossing;
 
 /* held_too_long: recounts each pool's held_too_long gauge against LIMIT
- * seconds, and records a finding for each checkout (or, in the libpq
- * pool, connection) that crossed it since the last look. The first CAP of
- * those go to OUT; returns how many did. */
+ * seconds, and finds each checkout (or, in the libpq pool, connection)
+ * that crossed it since the last look. The first CAP of those go to OUT;
+ * returns how many did. */
 size_t pw__detect_held_too_long(double limit, pw__held_crossing *out, size_t cap);
+/* Records the crossings as findings, which the event log sees. The
+ * monitor prints its alerts first: a program that watches the event log
+ * may act (and exit, unloading the code the alert's stack points into) as
+ * soon as the event is there. */
+void pw__held_too_long_record(const pw__held_crossing *found, size_t n);
 
 /* A pool whose checkouts only grew for a whole window. */
 typedef struct pw__growth_alert {

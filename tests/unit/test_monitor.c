@@ -37,6 +37,8 @@ static void test_held_too_long_is_found_once(void **state) {
   check_out(pool, handles[1], 0);
   pw__held_crossing found[4];
   ASSERT_EQ(pw__detect_held_too_long(1.0, found, 4), 1);
+  ASSERT_EQ(findings_of(pool, PW__FINDING_HELD_TOO_LONG), 0);
+  pw__held_too_long_record(found, 1);
   ASSERT_TRUE(found[0].id == handles[0] && found[0].pool == pool, "the wrong checkout crossed");
   ASSERT_TRUE(found[0].age >= 5, "age %f is below the time held", found[0].age);
   ASSERT_EQ(atomic_load(&pool->held_too_long), 1);
