@@ -42,6 +42,7 @@ static void check_threshold(void) {
   size_t n = pw__detect_held_too_long(pw__config.leak_threshold, found, MAX_ALERTS);
   for (size_t i = 0; i < n && !pw__config.quiet; i++)
     pw__alert_held(&found[i], pw__config.leak_threshold);
+  pw__held_too_long_record(found, n);
 }
 
 static void check_growth(void) {
@@ -129,6 +130,15 @@ static void *run(void *arg) {
   return NULL;
 }
 
+/* No tick starts from here on, and one in flight is waited for. The wait
+ * is bounded: the monitor may itself wait out a lock that a thread
+ * interrupted by the exiting signal handler still holds. */
+static void quiesce(void) {
+  atomic_store(&stopping, true);
+  const struct timespec step = {0, 1000000};
+  for (int i = 0; i < 1000 && atomic_load(&ticking); i++) nanosleep(&step, NULL);
+}
+
 void pw__monitor_ensure(void) {
   if (atomic_load_explicit(&running, memory_order_relaxed) || !wanted()) return;
   int saved = errno;
@@ -147,6 +157,13 @@ void pw__monitor_ensure(void) {
     atomic_store(&running, true);
     if (pthread_create(&thread, &attr, run, NULL) != 0)
       pw__warn_once("monitor-thread", "cannot start the monitor thread; no live checks or exports");
+    /* The report runs after every library's destructor; the thread must
+     * not. A tick symbolizes, writes and formats with libraries (libdw,
+     * and through it libcurl and OpenSSL) whose destructors tear their
+     * state down. Registered now, after main began, so exit runs it before
+     * the libraries' destructors. Once: a forked child inherits it. */
+    static bool quiesce_registered;
+    if (!quiesce_registered) quiesce_registered = atexit(quiesce) == 0;
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
   }
@@ -155,12 +172,8 @@ void pw__monitor_ensure(void) {
 }
 
 void pw__monitor_stop(void) {
-  atomic_store(&stopping, true);
-  /* A tick in flight could write a file again after it is removed. The
-   * wait is bounded: the monitor may itself wait out a lock that a thread
-   * interrupted by the exiting signal handler still holds. */
-  const struct timespec step = {0, 1000000};
-  for (int i = 0; i < 1000 && atomic_load(&ticking); i++) nanosleep(&step, NULL);
+  /* A tick in flight could write a file again after it is removed. */
+  quiesce();
   if (pw__config.live) {
     char why[256], name[64];
     int dirfd = pw__live_dir_open(geteuid(), false, why, sizeof(why));

@@ -13,6 +13,8 @@ write where it should not.
   POOLWATCH_EXITCODE: not a leak, its at-exit write is kept, the exit code
   is applied;
 - an atexit handler that finishes the program's connection: not a leak;
+- the monitor thread (Prometheus export every 10 ms) stays still while
+  the libraries' destructors run: it used to tick on among them;
 - SIGTERM, SIGINT and SIGHUP to a leaking service, with its own handler
   (it exits normally: one whole report) and without (killed: no report,
   the status is the signal's)."""
@@ -118,6 +120,18 @@ def destructors():
     eq(r.only_report().get("summary", {}).get("leaked_connections"), 0, "no leaked connection")
 
 
+def monitor_quiet_in_destructors():
+    section("the monitor thread during the libraries' destructors")
+    d = tmpdir()
+    verdict = os.path.join(d, "verdict.txt")
+    env = {"POOLWATCH_PROMETHEUS": os.path.join(d, "metrics.prom"), "POOLWATCH_INTERVAL": "10ms"}
+    r = run([ATTACKS, "monitor_quiet", verdict], env=env)
+    eq(r.status, 0, "exit status")
+    with open(verdict) as f:
+        eq(f.read(), "quiet\n", "no export written while the libraries' destructors ran")
+    eq(r.only_report().get("summary", {}).get("leaked_connections"), 1, "the leak is reported")
+
+
 def signals():
     section("SIGTERM, SIGINT, SIGHUP to a leaking service")
     tried = survived = 0
@@ -144,6 +158,7 @@ def test():
     broken_pipe()
     daemon_fds()
     destructors()
+    monitor_quiet_in_destructors()
     signals()
 
 

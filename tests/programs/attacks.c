@@ -15,6 +15,10 @@
  *                                that its destructor closes, writing to FILE;
  *                                main leaks one connection of its own
  *   attacks atexit_finish        an atexit handler finishes the connection
+ *   attacks monitor_quiet FILE   leaks a connection, waits for the Prometheus
+ *                                export (POOLWATCH_PROMETHEUS) and returns; a
+ *                                library's destructor removes the export and
+ *                                writes to FILE whether it came back
  *   attacks fork_gmtime N        a thread calls localtime_r and gmtime_r in a
  *                                loop while main forks N children that each
  *                                connect and finish; prints how many ended
@@ -136,6 +140,17 @@ static int daemon_fds(const char *dir) {
 /* ---- lib_destructor, atexit_finish ---------------------------------------- */
 
 extern void attacks_dtor_open(const char *file);
+extern void attacks_dtor_watch(const char *exported, const char *verdict_file);
+
+static int monitor_quiet(const char *verdict_file) {
+  const char *exported = getenv("POOLWATCH_PROMETHEUS");
+  if (!exported) return 2;
+  PGconn *leaked = connect_or_die();
+  (void)leaked;
+  for (int i = 0; i < 500 && access(exported, F_OK) != 0; i++) usleep(10000);
+  attacks_dtor_watch(exported, verdict_file);
+  return 0;
+}
 
 static PGconn *finished_at_exit;
 static void finish_at_exit(void) { PQfinish(finished_at_exit); }
@@ -428,6 +443,7 @@ int main(int argc, char **argv) {
     (void)leaked;
     return 0;
   }
+  if (strcmp(mode, "monitor_quiet") == 0) return monitor_quiet(arg);
   if (strcmp(mode, "atexit_finish") == 0) {
     finished_at_exit = connect_or_die();
     atexit(finish_at_exit);
