@@ -47,13 +47,7 @@ static bool rebuild(pw__checkout_table *t, size_t capacity) {
 bool pw__checkout_table_put(pw__checkout_table *t, const pw__checkout_record *record,
                             pw__checkout_record *replaced, bool *was_replaced) {
   *was_replaced = false;
-  pw__checkout_record *existing = pw__checkout_table_find(t, record->handle);
-  if (existing) {
-    if (replaced) *replaced = *existing;
-    *existing = *record;
-    *was_replaced = true;
-    return true;
-  }
+  if (!record->handle || record->handle == TOMBSTONE) return false;
   /* At most three quarters used, removed slots counting: probes stay short
    * and every probe meets an empty slot. */
   if ((t->live + t->tombstones + 1) * 4 > t->capacity * 3) {
@@ -61,10 +55,26 @@ bool pw__checkout_table_put(pw__checkout_table *t, const pw__checkout_record *re
     while ((t->live + 1) * 2 > capacity) capacity *= 2;
     if (!rebuild(t, capacity)) return false;
   }
-  size_t i = home(t, record->handle);
-  while (occupied(&t->slots[i])) i = (i + 1) & (t->capacity - 1);
-  if (t->slots[i].handle == TOMBSTONE) t->tombstones--;
-  t->slots[i] = *record;
+  /* One probe: the handle's own slot if it is there (a checkout no hook
+   * saw end), else the first removed slot on the way, else the empty one
+   * that ends it. */
+  pw__checkout_record *reuse = NULL;
+  for (size_t i = home(t, record->handle);; i = (i + 1) & (t->capacity - 1)) {
+    pw__checkout_record *slot = &t->slots[i];
+    if (slot->handle == record->handle) {
+      if (replaced) *replaced = *slot;
+      *slot = *record;
+      *was_replaced = true;
+      return true;
+    }
+    if (!slot->handle) {
+      if (!reuse) reuse = slot;
+      break;
+    }
+    if (slot->handle == TOMBSTONE && !reuse) reuse = slot;
+  }
+  if (reuse->handle == TOMBSTONE) t->tombstones--;
+  *reuse = *record;
   t->live++;
   return true;
 }

@@ -32,7 +32,6 @@ typedef struct pw__distribution {
   double sum;
 } pw__distribution;
 
-static inline void pw__histogram_record(pw__histogram *h, uint64_t ns);
 /* Takes back a value recorded earlier (the max stays). */
 void pw__histogram_unrecord(pw__histogram *h, uint64_t ns);
 /* Zeroes H. Only when no other thread records (in a forked child). A
@@ -57,13 +56,21 @@ static inline int pw__histogram_bucket(uint64_t ns) {
 uint64_t pw__histogram_bucket_upper(int bucket);
 
 /* Inline: two per checkout and checkin, each a handful of plain adds. */
-static inline void pw__histogram_record(pw__histogram *h, uint64_t ns) {
-  pw__histogram_cell *c = pw__cells_mine(&h->cells, sizeof(pw__histogram_cell));
-  if (!c) return; /* out of memory: this value goes unrecorded */
+static inline void pw__histogram_cell_record(pw__histogram_cell *c, uint64_t ns) {
   pw__cell_add(&c->count, 1);
   pw__cell_add(&c->sum_ns, ns);
   pw__cell_add(&c->buckets[pw__histogram_bucket(ns)], 1);
   if (ns > pw__cell_get(&c->max_ns)) atomic_store_explicit(&c->max_ns, ns, memory_order_relaxed);
+}
+
+static inline void pw__histogram_record(pw__histogram *h, uint64_t ns) {
+  pw__histogram_cell *c = pw__cells_mine(&h->cells, sizeof(pw__histogram_cell));
+  if (c) pw__histogram_cell_record(c, ns); /* else out of memory: unrecorded */
+}
+
+/* This thread's cell of H, or NULL when memory runs out. */
+static inline pw__histogram_cell *pw__histogram_mine(pw__histogram *h) {
+  return pw__cells_mine(&h->cells, sizeof(pw__histogram_cell));
 }
 
 #endif

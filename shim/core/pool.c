@@ -100,6 +100,21 @@ void pw__pool_gauge_add(_Atomic long *gauge, _Atomic long *peak, long delta) {
   }
 }
 
+__thread pw__pool_cells pw__pool_cells_last __attribute__((tls_model("initial-exec")));
+
+pw__pool_cells *pw__pool_cells_find(pw__pool *pool) {
+  pw__pool_cells found = {
+    .pool = pool, .generation = pw__cells_generation,
+    .checkouts = pw__cells_mine(&pool->checkouts.cells, sizeof(uint64_t)),
+    .checkins = pw__cells_mine(&pool->checkins.cells, sizeof(uint64_t)),
+    .wait = pw__histogram_mine(&pool->wait),
+    .hold = pw__histogram_mine(&pool->hold),
+  };
+  if (!found.checkouts || !found.checkins || !found.wait || !found.hold) return NULL;
+  pw__pool_cells_last = found;
+  return &pw__pool_cells_last;
+}
+
 void pw__pool_set_libpq_size(long size) { atomic_store(&libpq_pool.configured_size, size); }
 
 void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m) {

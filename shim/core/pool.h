@@ -80,6 +80,27 @@ typedef struct pw__pool {
   _Atomic long peak_checked_out; /* the struct's size rounds up: nothing follows on the line */
 } pw__pool;
 
+/* The calling thread's cells of a pool's checkout metrics: the counts
+ * and the wait and hold times. A checkout and a checkin touch two each;
+ * a thread working one pool finds all four with one compare (a lookup in
+ * the thread's cell table is about fifteen instructions). */
+typedef struct pw__pool_cells {
+  const pw__pool *pool;
+  unsigned generation; /* pw__cells_generation when found */
+  _Atomic uint64_t *checkouts, *checkins;
+  pw__histogram_cell *wait, *hold;
+} pw__pool_cells;
+
+extern __thread pw__pool_cells pw__pool_cells_last __attribute__((tls_model("initial-exec")));
+/* The miss: the four cells looked up; NULL when memory runs out. */
+pw__pool_cells *pw__pool_cells_find(pw__pool *pool);
+
+static inline pw__pool_cells *pw__pool_cells_mine(pw__pool *pool) {
+  pw__pool_cells *c = &pw__pool_cells_last;
+  if (__builtin_expect(c->pool == pool && c->generation == pw__cells_generation, 1)) return c;
+  return pw__pool_cells_find(pool);
+}
+
 /* Snapshot of one pool's contract metrics. */
 typedef struct pw__pool_metrics {
   long size, checked_out, checked_in, overflow;

@@ -294,8 +294,11 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
 void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stack,
                        uint64_t start_ns, uint64_t end_ns) {
   mark_used(pool);
-  pw__counter_add(&pool->checkouts, 1);
-  pw__histogram_record(&pool->wait, end_ns - start_ns);
+  pw__pool_cells *cells = pw__pool_cells_mine(pool);
+  if (cells) { /* else out of memory: the counts miss this checkout */
+    pw__cell_add(cells->checkouts, 1);
+    pw__histogram_cell_record(cells->wait, end_ns - start_ns);
+  }
   pw__checkout_record record = {
     .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns, .thread = thread_id(),
   };
@@ -347,11 +350,16 @@ static bool checkout_take(const void *handle, pw__checkout_record *out,
   return found;
 }
 
-static void checkout_ended(const pw__checkout_record *c, uint64_t now) {
+/* A checkout is over: returned (CHECKED_IN) or closed. */
+static void checkout_ended(const pw__checkout_record *c, uint64_t now, bool checked_in) {
   pw__pool *pool = c->pool;
   atomic_fetch_sub_explicit(&pool->checked_out, 1, memory_order_relaxed);
   uint64_t held = pw__elapsed_ns(now, c->at_ns);
-  pw__histogram_record(&pool->hold, held);
+  pw__pool_cells *cells = pw__pool_cells_mine(pool);
+  if (cells) {
+    if (checked_in) pw__cell_add(cells->checkins, 1);
+    pw__histogram_cell_record(cells->hold, held);
+  }
   if (c->stack) pw__stack_hold_add(c->stack, held);
   if (c->reported_held)
     emit("held_too_long_returned", pool, c->handle, c->stack, pw__seconds(held), NULL);
@@ -378,8 +386,7 @@ void pw__checkin_account(pw__pool *pool, const void *handle, const pw__checkout_
   mark_used(pool);
   uint64_t now = pw__now_ns();
   if (!taken->inherited) {
-    pw__counter_add(&pool->checkins, 1);
-    checkout_ended(taken, now);
+    checkout_ended(taken, now, true);
     emit("checkin", pool, handle, stack, pw__seconds(pw__elapsed_ns(now, taken->at_ns)), NULL);
   }
   if (in_transaction)
@@ -413,7 +420,7 @@ void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t e
 void pw__checkout_closed(pw__pool *pool, const void *handle, const pw__stack *stack) {
   pw__checkout_record c;
   if (!checkout_take(handle, &c, NULL, NULL)) return;
-  if (!c.inherited) checkout_ended(&c, pw__now_ns());
+  if (!c.inherited) checkout_ended(&c, pw__now_ns(), false);
   finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, c.stack,
               "connection closed while checked out", false);
 }
@@ -444,7 +451,7 @@ void pw__pool_stopped(pw__pool *pool, const pw__stack *stack) {
     }
     pw__spin_unlock(&sh->lock);
     for (size_t k = 0; k < gone_count; k++) {
-      if (!gone[k].inherited) checkout_ended(&gone[k], pw__now_ns());
+      if (!gone[k].inherited) checkout_ended(&gone[k], pw__now_ns(), false);
       finding_add(PW__FINDING_CLOSED_WHILE_CHECKED_OUT, pool, stack, gone[k].stack,
                   "pool stopped while the connection was checked out", false);
     }

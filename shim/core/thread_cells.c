@@ -14,6 +14,7 @@
  * static TLS in a preloaded library). A miss (first use, or two sets on
  * one slot) walks the set's short list. */
 __thread pw__cells_slot *pw__cells_table __attribute__((tls_model("initial-exec")));
+__thread unsigned pw__cells_generation __attribute__((tls_model("initial-exec")));
 static __thread pw__cell_head *owned __attribute__((tls_model("initial-exec")));
 /* Its address is the thread's token: unique among live threads. */
 static __thread char token __attribute__((tls_model("initial-exec")));
@@ -35,6 +36,7 @@ static void give_up(void *unused) {
     atomic_store_explicit(&h->owner, NULL, memory_order_release);
   }
   owned = NULL;
+  pw__cells_generation++;
   free(pw__cells_table);
   pw__cells_table = NULL;
 }

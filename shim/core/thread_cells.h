@@ -43,6 +43,9 @@ typedef struct pw__cells_slot {
 
 #define PW__CELLS_SLOTS 256
 extern __thread pw__cells_slot *pw__cells_table __attribute__((tls_model("initial-exec")));
+/* Moves when the thread gives its cells up (at its exit): a pointer to one
+ * of its cells kept elsewhere is good while this has not moved. */
+extern __thread unsigned pw__cells_generation __attribute__((tls_model("initial-exec")));
 
 static inline pw__cells_slot *pw__cells_slot_of(pw__cells_slot *table, const pw__cells *set) {
   uintptr_t a = (uintptr_t)set;
