@@ -82,9 +82,11 @@ static struct {
 /* Threads may race to store the same values; `known` is set after them. */
 static __attribute__((noinline)) bool find_code(void) {
   uintptr_t zb, ze, ob, oe;
-  if (!pw__text_range((const void *)real_ConnectionPool_getConnection(NULL), &zb, &ze) ||
-      !pw__text_range((const void *)&find_code, &ob, &oe))
-    return false;
+  int saved = errno;
+  bool found = pw__text_range((const void *)real_ConnectionPool_getConnection(NULL), &zb, &ze) &&
+               pw__text_range((const void *)&find_code, &ob, &oe);
+  errno = saved;
+  if (!found) return false;
   code.libzdb_begin = zb;
   code.libzdb_end = ze;
   code.own_begin = ob;
@@ -266,13 +268,15 @@ static void checkin(pw__pool *pool, Connection_T c) {
 
 PW__EXPORT void ConnectionPool_returnConnection(ConnectionPool_T p, Connection_T c) {
   if (!real_ConnectionPool_returnConnection(NULL)) return;
-  int saved = errno;
-  pw__init();
+  /* Connection_close's own call, every checkin's second hook: forwarded
+   * at once (the check leaves errno alone). */
   if (!internal_call(__builtin_return_address(0))) {
+    int saved = errno;
+    pw__init();
     pw__pool *pool = pool_of(p);
     if (pool) checkin(pool, c);
+    errno = saved;
   }
-  errno = saved;
   real_ConnectionPool_returnConnection(NULL)(p, c);
 }
 
