@@ -28,6 +28,7 @@ from bench_counts import (DEFAULT_STACK_DEPTH, callgrind_per_connect, callgrind_
 
 class Runner:
     def __init__(self, build, quick):
+        self.build = build
         self.lib = os.path.join(build, "shim", "libpoolwatch.so")
         self.bin = os.path.join(build, "tests", "bench")
         self.tool = os.path.join(build, "tools", "poolwatch")
@@ -149,17 +150,28 @@ def pgbench(r):
     return r.ab2(measure, rounds=r.noisy_rounds)
 
 
-def python_capture(r, python_frames=20):
-    """CPU ns per annotated checkout+checkin from Python code PYTHON_FRAMES
-    frames deep, with POOLWATCH_STACK_DEPTH=0 (no stack) and the default:
-    the difference is one Python stack capture. Both sides run under the
-    shim, in turn, as the other workloads do."""
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "python_capture.py")
+# A language's stack capture: CPU ns per annotated checkout+checkin from
+# code FRAMES frames deep in that language, with POOLWATCH_STACK_DEPTH=0
+# (no stack) and the default: the difference is one capture of a stack in
+# that language. Both sides run under the shim, in turn, as the other
+# workloads do. Each script prints ns_per_op (the thread's CPU time).
+CAPTURE_SCRIPTS = {
+    "Python": ["/usr/bin/python3", "python_capture.py"],
+    "Ruby": ["ruby", "ruby_capture.rb"],
+    "Perl": ["perl", "perl_capture.pl"],
+}
+
+
+def source_capture(r, language, frames=20):
+    interpreter, script = CAPTURE_SCRIPTS[language]
+    argv = [interpreter, os.path.join(os.path.dirname(os.path.abspath(__file__)), script)]
+    # Perl reaches the shim through poolwatch's XS module.
+    extra = {"PERL5LIB": os.path.join(r.build, "shim", "poolwatch", "perl")}
     no_stack, stack = [], []
     for i in range(r.rounds):
         for depth in (0, DEFAULT_STACK_DEPTH) if i % 2 == 0 else (DEFAULT_STACK_DEPTH, 0):
-            out, _, _ = r.run(["/usr/bin/python3", script, str(r.seconds), str(python_frames)], True,
-                              {"POOLWATCH_STACK_DEPTH": str(depth), "POOLWATCH_QUIET": "1"})
+            out, _, _ = r.run(argv + [str(r.seconds), str(frames)], True,
+                              {"POOLWATCH_STACK_DEPTH": str(depth), "POOLWATCH_QUIET": "1", **extra})
             (stack if depth else no_stack).append(parse(out)["ns_per_op"])
     return no_stack, stack
 
@@ -322,7 +334,12 @@ def benchmark(r):
     # Not with and without the shim: without a stack and with one.
     add(f"Python: annotated checkout+checkin 20 Python frames deep (CPU ns/pair), "
         f"POOLWATCH_STACK_DEPTH=0 → {DEFAULT_STACK_DEPTH}; added = one Python stack capture",
-        "time", "ns", python_capture(r), target=("added ≤ 5 µs", lambda row: row.added() <= 5000))
+        "time", "ns", source_capture(r, "Python"),
+        target=("added ≤ 5 µs", lambda row: row.added() <= 5000))
+    for language in ("Ruby", "Perl"):
+        if shutil.which(CAPTURE_SCRIPTS[language][0]):
+            add(f"{language}: the same 20 {language} frames deep; added = one {language} stack "
+                "capture", "time", "ns", source_capture(r, language))
     if subprocess.run(["/usr/bin/python3", "-c", "import sqlalchemy, psycopg2"]).returncode == 0:
         wall, cpu = sqlalchemy_pairs(r)
         add("SQLAlchemy checkout+checkin under poolwatch run (ns/pair)", "time", "ns", wall,
