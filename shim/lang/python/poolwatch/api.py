@@ -47,13 +47,22 @@ try:
                         [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int])
     conn_closed = _bind(_library, "conn_closed", None, [ctypes.c_void_p, ctypes.c_void_p])
     census = _bind(_library, "census", ctypes.c_long, [])
-    # Stacks start at the program's own calls, not in this package (the
-    # directory that holds sitecustomize.py and poolwatch/).
-    _bind(_library, "source_hide", None, [ctypes.c_char_p])(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))).encode() + b"/")
+    _source_hide = _bind(_library, "source_hide", None, [ctypes.c_char_p])
     available = True
 except (OSError, AttributeError):
     pass
+
+
+def hide_own_code():
+    """Stacks start at the program's own calls, not in this package (the
+    directory that holds sitecustomize.py and poolwatch/): its Python
+    files, and its extension modules loaded so far, so a module that loads
+    one calls this again."""
+    _source_hide(os.path.dirname(os.path.dirname(os.path.abspath(__file__))).encode() + b"/")
+
+
+if available:
+    hide_own_code()
 
 # Pool names in reports hold at most this many bytes (the shim keeps 63).
 _NAME_BYTES = 63

@@ -35,6 +35,8 @@ import sys
 from poolwatch import _sqlalchemy, api, census
 from poolwatch.connections import address_of, in_transaction
 
+api.hide_own_code()  # _sqlalchemy's code, loaded just now
+
 
 # What this module adds to SQLAlchemy's pools: the poolwatch pool's handle
 # (an int; 0 when it could not be declared) and the engine's URL with the
