@@ -1,6 +1,7 @@
 /* The table of interned source frames, and the list of language walkers. */
 #include "core/source_frames.h"
 
+#include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -35,16 +36,73 @@ static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static char *hidden_prefixes[MAX_HIDDEN];
 static _Atomic int hidden_count;
 
+/* The code of the shared objects under those directories (a Python
+ * extension module), as address ranges. */
+#define MAX_HIDDEN_RANGES 16
+typedef struct range {
+  uintptr_t begin, end;
+} range;
+static range hidden_ranges[MAX_HIDDEN_RANGES];
+static _Atomic int hidden_range_count;
+
+typedef struct object_search {
+  const char *prefix;
+  range found[MAX_HIDDEN_RANGES];
+  int count;
+} object_search;
+
+static int note_object(struct dl_phdr_info *info, size_t size, void *arg) {
+  object_search *s = arg;
+  if (!info->dlpi_name || strncmp(info->dlpi_name, s->prefix, strlen(s->prefix)) != 0) return 0;
+  for (int i = 0; i < info->dlpi_phnum && s->count < MAX_HIDDEN_RANGES; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+      uintptr_t begin = info->dlpi_addr + ph->p_vaddr;
+      s->found[s->count++] = (range){begin, begin + ph->p_memsz};
+    }
+  }
+  return 0;
+}
+
+static bool prefix_known(const char *prefix, int n) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(hidden_prefixes[i], prefix) == 0) return true;
+  return false;
+}
+
+static bool range_known(range r, int n) {
+  for (int i = 0; i < n; i++)
+    if (hidden_ranges[i].begin == r.begin) return true;
+  return false;
+}
+
 void pw__source_hide(const char *prefix) {
   if (!prefix || !*prefix) return;
+  /* The loader's lock is taken outside ours: a thread holding the
+   * loader's (a constructor connecting) may capture, and take ours. */
+  object_search search = {.prefix = prefix};
+  dl_iterate_phdr(note_object, &search);
   pw__spin_lock(&lock);
   int n = atomic_load_explicit(&hidden_count, memory_order_relaxed);
-  char *copy = n < MAX_HIDDEN ? strdup(prefix) : NULL;
+  char *copy = n < MAX_HIDDEN && !prefix_known(prefix, n) ? strdup(prefix) : NULL;
   if (copy) {
     hidden_prefixes[n] = copy;
     atomic_store_explicit(&hidden_count, n + 1, memory_order_release);
   }
+  int r = atomic_load_explicit(&hidden_range_count, memory_order_relaxed);
+  for (int i = 0; i < search.count && r < MAX_HIDDEN_RANGES; i++)
+    if (!range_known(search.found[i], r)) {
+      hidden_ranges[r++] = search.found[i];
+      atomic_store_explicit(&hidden_range_count, r, memory_order_release);
+    }
   pw__spin_unlock(&lock);
+}
+
+static bool in_hidden_object(uintptr_t address) {
+  int n = atomic_load_explicit(&hidden_range_count, memory_order_acquire);
+  for (int i = 0; i < n; i++)
+    if (address - 1 >= hidden_ranges[i].begin && address - 1 < hidden_ranges[i].end) return true;
+  return false;
 }
 
 static bool under_hidden_prefix(const char *file) {
@@ -138,9 +196,9 @@ uintptr_t pw__source_frame_intern(const pw__source_frame *frame) {
 }
 
 bool pw__source_frame_hidden(uintptr_t word) {
+  if (!pw__is_source_frame(word)) return in_hidden_object(word);
   uint32_t id = (uint32_t)(word & ~PW__SOURCE_FRAME_TAG);
-  return pw__is_source_frame(word) && id &&
-         id <= atomic_load_explicit(&count, memory_order_acquire) && record_of(id)->hidden;
+  return id && id <= atomic_load_explicit(&count, memory_order_acquire) && record_of(id)->hidden;
 }
 
 const pw__source_frame *pw__source_frame_lookup(uintptr_t word) {

@@ -35,25 +35,34 @@ uintptr_t pw__source_frame_intern(const pw__source_frame *frame);
 /* The frame behind stack word WORD, or NULL when WORD is not one. */
 const pw__source_frame *pw__source_frame_lookup(uintptr_t word);
 /* Frames in files under PREFIX are poolwatch's own (its Python package,
- * which calls the shim through ctypes): a captured stack starts after the
- * outermost of them, so it begins with the program's own calls. */
+ * which calls the shim through ctypes, and its extension modules): a
+ * captured stack starts after the outermost of them, so it begins with the
+ * program's own calls. Shared objects under PREFIX count when they are
+ * loaded by the time of the call; calling it again with the same PREFIX
+ * adds those loaded since. */
 void pw__source_hide(const char *prefix);
-/* Whether stack word WORD is a source frame under a hidden prefix. */
+/* Whether stack word WORD is a source frame under a hidden prefix, or a
+ * return address into a shared object under one. */
 bool pw__source_frame_hidden(uintptr_t word);
 /* Number of distinct source frames interned so far. */
 uint32_t pw__source_frame_count(void);
 
-/* A language walker rewrites a native stack (return addresses, innermost
- * first) into the stack in the user's language: each interpreter frame
- * that ran interpreted code gives way to the source frames it ran. */
+struct pw__source_stack;
+struct pw__interpreter_code;
+
+/* A language walker reads the calling thread's source frames; the capture
+ * then rewrites the native stack (return addresses, innermost first) into
+ * the stack in the user's language: each interpreter frame that ran
+ * interpreted code gives way to the source frames it ran
+ * (pw__source_merge). */
 typedef struct pw__source_walker {
   const char *language;
   /* Is the calling thread running code of this language right now?
    * Called on every capture: it must be cheap. */
   bool (*active)(void);
-  /* Writes at most CAP words to OUT for the N native return addresses
-   * NATIVE and returns how many, or -1 to leave the stack unchanged. */
-  int (*merge)(const uintptr_t *native, int n, uintptr_t *out, int cap);
+  /* Reads the thread's source frames into STACK and returns its
+   * interpreter's code, or NULL to leave the stack native. */
+  const struct pw__interpreter_code *(*read)(struct pw__source_stack *stack);
 } pw__source_walker;
 
 /* Adds WALKER (at most a handful, registered at load time). */

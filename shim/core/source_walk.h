@@ -87,6 +87,13 @@ typedef struct pw__source_stack {
   int runs;
 } pw__source_stack;
 
+/* Empties S; its arrays are left as they are, which a capture would
+ * otherwise clear on every call. */
+static inline void pw__source_stack_init(pw__source_stack *s, bool by_run) {
+  s->count = s->runs = 0;
+  s->by_run = by_run;
+}
+
 /* Adds WORD (skipping 0 and hidden frames); false when the stack is full. */
 static inline bool pw__source_push(pw__source_stack *s, uintptr_t word) {
   if (s->count >= PW__SOURCE_STACK_MAX) return false;

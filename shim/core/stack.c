@@ -9,6 +9,8 @@
 #include "common/limits.h"
 #include "common/spinlock.h"
 #include "core/source_frames.h"
+#include "core/source_stacks.h"
+#include "core/source_walk.h"
 #include "core/stack_cache.h"
 #include "core/unwind_loader.h"
 
@@ -96,29 +98,40 @@ static int clamp_depth(int depth) {
 }
 
 #if PW__STACK_CACHE
-/* Unwinds frame by frame, noting where each return address is stored (just
- * below the stack pointer of the frame it returns to), for the cache. */
-static __attribute__((noinline)) const pw__stack *unwind_and_cache(int depth, uintptr_t frame,
-                                                                   uintptr_t return_to) {
-  uintptr_t ips[PW__MAX_STACK_DEPTH], slots[PW__MAX_STACK_DEPTH];
+/* Unwinds frame by frame into IPS (at most DEPTH frames, without
+ * poolwatch's own at the top), noting in SLOTS where each return address
+ * is stored (just below the stack pointer of the frame it returns to), for
+ * the caches. Returns how many frames are kept, or -1 without libunwind;
+ * *CACHEABLE says whether the slots can vouch for them. Inlined, so the
+ * unwind starts in its caller's frame, as every capture's does. */
+static inline __attribute__((always_inline)) int unwind_noting_slots(int depth, uintptr_t *ips, uintptr_t *slots, bool *cacheable) {
   int kept = 0;
-  bool cacheable = true;
+  *cacheable = true;
   const pw__libunwind *unw = pw__libunwind_load();
   unw_context_t context;
   unw_cursor_t cursor;
   if (!unw || unw->getcontext(&context) != 0 || unw->init_local(&cursor, &context) != 0)
-    return NULL;
+    return -1;
   while (kept < depth && unw->step(&cursor) > 0) {
     unw_word_t ip, sp;
     unw->get_reg(&cursor, UNW_REG_IP, &ip);
     unw->get_reg(&cursor, UNW_REG_SP, &sp);
-    if (unw->is_signal_frame(&cursor) > 0) cacheable = false;
+    if (unw->is_signal_frame(&cursor) > 0) *cacheable = false;
     if (kept == 0 && own(ip)) continue;
     ips[kept] = ip;
     slots[kept] = sp - sizeof(uintptr_t);
-    if (*(const uintptr_t *)slots[kept] != ip) cacheable = false; /* not a plain call */
+    if (*(const uintptr_t *)slots[kept] != ip) *cacheable = false; /* not a plain call */
     kept++;
   }
+  return kept;
+}
+
+static __attribute__((noinline)) const pw__stack *unwind_and_cache(int depth, uintptr_t frame,
+                                                                   uintptr_t return_to) {
+  uintptr_t ips[PW__MAX_STACK_DEPTH], slots[PW__MAX_STACK_DEPTH];
+  bool cacheable;
+  int kept = unwind_noting_slots(depth, ips, slots, &cacheable);
+  if (kept < 0) return NULL;
   const pw__stack *stack = pw__stack_intern(ips, kept);
   if (cacheable) pw__stack_cache_store(frame, return_to, stack, slots);
   return stack;
@@ -139,19 +152,37 @@ static int unwind_all(uintptr_t *native, int depth, const uintptr_t **frames) {
 }
 
 /* ---- source frames: begin ---------------------------------------------
- * In a thread running interpreted code, the native stack is handed to the
- * language's walker, which puts the source frames where the interpreter's
- * frames ran them. The per-thread cache is bypassed: the same native
- * return addresses at the same places (one _PyEval_EvalFrameDefault
- * running every Python function) stand for every Python call site. */
+ * In a thread running interpreted code, the walker reads the source
+ * frames, and the native stack is merged with them: each interpreter
+ * frame gives way to the source frames it ran. stack_cache.h's cache is
+ * bypassed (the same native return addresses at the same places, one
+ * _PyEval_EvalFrameDefault running every Python function, stand for every
+ * Python call site); source_stacks.h keys its cache by the source frames
+ * too, so a call site seen before is neither unwound nor merged again. */
 static __attribute__((noinline)) const pw__stack *capture_source(const pw__source_walker *walker,
-                                                                 int depth) {
+                                                                 int depth, uintptr_t frame,
+                                                                 uintptr_t return_to) {
+  pw__source_stack source;
+  const pw__interpreter_code *code = walker->read(&source);
   uintptr_t native[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
-  const uintptr_t *frames;
-  int kept = unwind_all(native, depth, &frames);
+  const uintptr_t *frames = native;
+  int kept;
+  if (!code) {
+    kept = unwind_all(native, depth, &frames);
+    return pw__stack_intern(frames, kept);
+  }
+#if PW__STACK_CACHE
+  const pw__stack *cached = pw__source_stacks_find(frame, return_to, depth, &source);
+  if (cached) return cached;
+  uintptr_t slots[PW__MAX_STACK_DEPTH];
+  bool cacheable;
+  kept = unwind_noting_slots(depth, native, slots, &cacheable);
+  if (kept < 0) kept = 0, cacheable = false; /* no libunwind: the source frames alone */
+#else
+  kept = unwind_all(native, depth, &frames);
+#endif
   uintptr_t merged[PW__MAX_STACK_DEPTH];
-  int m = walker->merge(frames, kept, merged, depth);
-  if (m < 0) return pw__stack_intern(frames, kept);
+  int m = pw__source_merge(code, &source, frames, kept, merged, depth);
   /* A call from poolwatch's own language code (its pool instrumentation)
    * starts the stack after the outermost of its frames, with the FFI's
    * native frames below it gone too. */
@@ -159,17 +190,21 @@ static __attribute__((noinline)) const pw__stack *capture_source(const pw__sourc
   for (int i = m - 1; i >= 0 && !start; i--)
     if (pw__source_frame_hidden(merged[i])) start = i + 1;
   if (start >= m) start = 0;
-  return pw__stack_intern(merged + start, m - start);
+  const pw__stack *stack = pw__stack_intern(merged + start, m - start);
+#if PW__STACK_CACHE
+  if (cacheable) pw__source_stacks_store(frame, return_to, depth, &source, frames, slots, kept, stack);
+#endif
+  return stack;
 }
 /* ---- source frames: end ----------------------------------------------- */
 
 __attribute__((noinline)) const pw__stack *pw__stack_capture(int depth) {
   depth = clamp_depth(depth);
-  const pw__source_walker *walker = pw__source_walker_active();
-  if (walker) return capture_source(walker, depth);
-#if PW__STACK_CACHE
   uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
   uintptr_t return_to = (uintptr_t)__builtin_return_address(0);
+  const pw__source_walker *walker = pw__source_walker_active();
+  if (walker) return capture_source(walker, depth, frame, return_to);
+#if PW__STACK_CACHE
   const pw__stack *cached = pw__stack_cache_find(frame, return_to);
   return cached ? cached : unwind_and_cache(depth, frame, return_to);
 #else

@@ -92,8 +92,10 @@ static inline void pw_pool_set_overflow(pw_pool *pool, long overflow) {
 static inline long pw_census(void) { return pw_v1_census ? pw_v1_census() : 0; }
 
 /* Source files under PATH_PREFIX are the instrumentation's own, not the
- * program's: stacks start after their outermost frame. poolwatch's own
- * language packages call it for their directory. */
+ * program's: stacks start after their outermost frame. So are the shared
+ * objects under it loaded by the time of the call (an extension module);
+ * calling it again with the same prefix adds those loaded since.
+ * poolwatch's own language packages call it for their directory. */
 static inline void pw_source_hide(const char *path_prefix) {
   if (pw_v1_source_hide) pw_v1_source_hide(path_prefix);
 }

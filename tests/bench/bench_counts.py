@@ -19,12 +19,13 @@ def parse(text):
 
 
 def callgrind_total(r, argv, collect, shim, extra=None):
-    """Instructions callgrind counts inside the function COLLECT, and the
-    workload's output."""
+    """Instructions callgrind counts inside the function COLLECT (None:
+    the whole process), and the workload's output."""
+    toggle = [f"--toggle-collect={collect}"] if collect else []
     with tempfile.TemporaryDirectory(prefix="pwbench-cg-") as d:
         path = os.path.join(d, "callgrind.out")
-        out, _, _ = r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}",
-                           f"--toggle-collect={collect}"] + argv, shim, extra)
+        out, _, _ = r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}"]
+                          + toggle + argv, shim, extra)
         annotated = subprocess.run(["callgrind_annotate", path], stdout=subprocess.PIPE,
                                    text=True, check=True).stdout
     total = re.search(r"^\s*([\d,]+) \(.*\)\s+PROGRAM TOTALS", annotated, re.M)
@@ -63,6 +64,36 @@ def callgrind_per_connect(r):
         b, _ = callgrind_total(r, [f"{r.bin}/pwbench", "connect", str(many)], "connect_loop", shim)
         result.append((b - a) / (many - few))
     return result
+
+
+def callgrind_sqlalchemy_pairs(r, pairs=2000):
+    """Instructions per SQLAlchemy QueuePool checkout+checkin
+    (sqlalchemy_pairs.py), the plain interpreter against the same with the
+    preload and the Python package, as `poolwatch run` sets them up: a run
+    of PAIRS pairs less a run of none, over PAIRS. PYTHONHASHSEED is fixed,
+    so the two runs start alike and the difference is exact (with random
+    seeds the start-up alone varies by a few million instructions)."""
+    if not have_callgrind():
+        return None
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sqlalchemy_pairs.py")
+    package = os.path.join(os.path.dirname(r.lib), "poolwatch", "python")
+    seed = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = "0"  # both sides: Runner.env passes EXTRA to the shim's only
+    try:
+        result = []
+        for shim in (False, True):
+            with tempfile.TemporaryDirectory(prefix="pwbench-") as out_dir:
+                extra = {"PYTHONPATH": package, "POOLWATCH_QUIET": "1",
+                         "POOLWATCH_OUTPUT_DIR": out_dir}
+                totals = [callgrind_total(r, ["/usr/bin/python3", script, "--pairs", str(n)],
+                                          None, shim, extra)[0] for n in (0, pairs)]
+            result.append((totals[1] - totals[0]) / pairs)
+        return result
+    finally:
+        if seed is None:
+            del os.environ["PYTHONHASHSEED"]
+        else:
+            os.environ["PYTHONHASHSEED"] = seed
 
 
 def callgrind_start(r):

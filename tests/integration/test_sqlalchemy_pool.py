@@ -118,6 +118,27 @@ def test():
     eq(len(leaked), 2, "two leaked checkouts")
     eq(get(report, "summary.leaked_connections"), 0, "their connections are not leaked twice")
 
+    section("checkouts from the pool itself, at two call sites in turn")
+    r = run_python("""
+        import sys, sqlalchemy
+        pool = sqlalchemy.create_engine(sys.argv[1], pool_size=5).pool
+        def first():
+            return pool.connect()  # pwtest:first
+        def second():
+            return pool.connect()  # pwtest:second
+        kept = []
+        for _ in range(3):
+            kept += [first(), second()]
+    """, args=[URL])
+    report = r.only_report()
+    leaked = items(report, "checkout", pool_of_kind(report, "sqlalchemy").get("name"))
+    eq(len(leaked), 6, "six leaked checkouts")
+    tops = sorted((st[0].get("function"), st[0].get("line")) for st in
+                  (group.get("stack", []) for group in report.get("leaks", [])
+                   if group.get("kind") == "checkout") if st)
+    eq(tops, [("first", 5), ("second", 7)],
+       "each group's stack starts at its own line in the program, not in poolwatch's module")
+
     section("a connection returned with a transaction open, rolled back by the pool")
     r = run_python("""
         import sys, sqlalchemy

@@ -122,7 +122,7 @@ static uintptr_t source_word(const CV *cv, const COP *cop) {
  * variables) chain outwards. Evals and loops are not frames, as in
  * caller(). */
 static void read_perl_stack(PerlInterpreter *my_perl, pw__source_stack *s) {
-  *s = (pw__source_stack){.by_run = false};
+  pw__source_stack_init(s, false);
   const COP *cop = PL_curcop;
   int guard = 0;
   for (const PERL_SI *si = PL_curstackinfo; si && guard < 64; si = si->si_prev, guard++) {
@@ -140,15 +140,14 @@ static void read_perl_stack(PerlInterpreter *my_perl, pw__source_stack *s) {
 /* Perl gives no sign of which native runops call ran which subs (XS such
  * as DBI's dispatcher calls back into Perl), so they all stand where the
  * innermost libperl frame stood. */
-static int perl_merge(const uintptr_t *native, int n, uintptr_t *out, int cap) {
+static const pw__interpreter_code *perl_read(pw__source_stack *stack) {
   PerlInterpreter *my_perl = current_interpreter();
-  if (!my_perl) return -1;
-  pw__source_stack stack;
-  read_perl_stack(my_perl, &stack);
-  return pw__source_merge(&perl.code, &stack, native, n, out, cap);
+  if (!my_perl) return NULL;
+  read_perl_stack(my_perl, stack);
+  return &perl.code;
 }
 
-static const pw__source_walker walker = {"perl", perl_active, perl_merge};
+static const pw__source_walker walker = {"perl", perl_active, perl_read};
 
 /* Registration only stores a pointer; libperl is looked for on the first
  * capture. */

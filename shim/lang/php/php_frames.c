@@ -114,20 +114,20 @@ static uintptr_t source_word(const zend_execute_data *frame) {
  * marks the frame each call began with ZEND_CALL_TOP (the script, or a
  * callback that a C function such as array_map called). A C function's
  * own frame runs inside its caller's execute_ex. */
-static int php_merge(const uintptr_t *native, int n, uintptr_t *out, int cap) {
+static const pw__interpreter_code *php_read(pw__source_stack *s) {
   const zend_execute_data *frame = current_frame();
-  if (!frame) return -1;
-  pw__source_stack s = {.by_run = true};
+  if (!frame) return NULL;
+  pw__source_stack_init(s, true);
   for (int guard = 0; frame && guard < 4096; frame = frame->prev_execute_data, guard++) {
     if (!frame->func) continue;
-    if (!pw__source_push(&s, source_word(frame))) break;
+    if (!pw__source_push(s, source_word(frame))) break;
     if (ZEND_USER_CODE(frame->func->type) && (ZEND_CALL_INFO(frame) & ZEND_CALL_TOP))
-      pw__source_end_run(&s);
+      pw__source_end_run(s);
   }
-  return pw__source_merge(&php.code, &s, native, n, out, cap);
+  return &php.code;
 }
 
-static const pw__source_walker walker = {"php", php_active, php_merge};
+static const pw__source_walker walker = {"php", php_active, php_read};
 
 /* Registration only stores a pointer; PHP is looked for on the first
  * capture. */

@@ -106,14 +106,16 @@ static uintptr_t source_word(const _PyInterpreterFrame *frame) {
   return word;
 }
 
-/* ---- merging ---------------------------------------------------------- */
+/* ---- reading ---------------------------------------------------------- */
 
 /* The thread's Python frames, innermost first, and where each run of
  * frames executed by one _PyEval_EvalFrameDefault call ends: Python 3.11
  * runs Python-to-Python calls inside one C frame, and marks the frame that
  * began each C-level call with is_entry. */
-static void read_python_stack(_PyInterpreterFrame *frame, pw__source_stack *s) {
-  *s = (pw__source_stack){.by_run = true};
+static const pw__interpreter_code *python_read(pw__source_stack *s) {
+  _PyInterpreterFrame *frame = current_frame();
+  if (!frame) return NULL;
+  pw__source_stack_init(s, true);
   for (int guard = 0; frame && frame->f_code && guard < 4096; guard++) {
     /* A frame still copying its arguments in has no line yet; tracebacks
      * skip it too. */
@@ -121,17 +123,10 @@ static void read_python_stack(_PyInterpreterFrame *frame, pw__source_stack *s) {
     if (frame->is_entry) pw__source_end_run(s);
     frame = frame->previous;
   }
+  return &python.code;
 }
 
-static int python_merge(const uintptr_t *native, int n, uintptr_t *out, int cap) {
-  _PyInterpreterFrame *frame = current_frame();
-  if (!frame) return -1;
-  pw__source_stack py;
-  read_python_stack(frame, &py);
-  return pw__source_merge(&python.code, &py, native, n, out, cap);
-}
-
-static const pw__source_walker walker = {"python", python_active, python_merge};
+static const pw__source_walker walker = {"python", python_active, python_read};
 
 /* Registration only stores a pointer; the interpreter is looked for on the
  * first capture, so loading poolwatch into a program costs nothing here. */

@@ -115,18 +115,18 @@ static uintptr_t source_word(VALUE frame, int line) {
 
 /* Ruby gives no sign of which native vm_exec call ran which frames, so
  * they all stand where the innermost libruby frame stood. */
-static int ruby_merge(const uintptr_t *native, int n, uintptr_t *out, int cap) {
-  if (!ruby_active()) return -1;
+static const pw__interpreter_code *ruby_read(pw__source_stack *rb) {
+  if (!ruby_active()) return NULL;
   VALUE frames[PW__SOURCE_STACK_MAX];
   int lines[PW__SOURCE_STACK_MAX];
   int count = ruby.profile_frames(0, PW__SOURCE_STACK_MAX, frames, lines);
-  pw__source_stack rb = {.by_run = false};
+  pw__source_stack_init(rb, false);
   for (int i = 0; i < count; i++)
-    if (!pw__source_push(&rb, source_word(frames[i], lines[i]))) break;
-  return pw__source_merge(&ruby.code, &rb, native, n, out, cap);
+    if (!pw__source_push(rb, source_word(frames[i], lines[i]))) break;
+  return &ruby.code;
 }
 
-static const pw__source_walker walker = {"ruby", ruby_active, ruby_merge};
+static const pw__source_walker walker = {"ruby", ruby_active, ruby_read};
 
 /* Registration only stores a pointer; libruby is looked for on the first
  * capture. */

@@ -4,11 +4,14 @@ The symbols are looked up in the process itself (libpoolwatch.so is
 preloaded, so dlsym on the main program finds them). When they are absent,
 `available` is False and nothing else here may be called.
 
-The calls made on every checkout and checkin declare no argument types:
-ctypes would then convert each argument through a Python-level call,
-which costs more than the shim's own work. Pools and connections are
-passed as ctypes.c_void_p objects made once (see `pointer`), flags as
-small ints, which ctypes passes as they are, and times as c_double.
+The calls made on every checkout and checkin (checkout_waited, checkin)
+declare no argument types: ctypes would then convert each argument
+through a Python-level call, which costs more than the shim's own work.
+Pools and connections are passed to them as ctypes.c_void_p objects made
+once (see `pointer`), flags as small ints, which ctypes passes as they
+are, and times as c_double. The other calls declare theirs, so they take
+handles as c_void_p objects or as ints (SQLAlchemy's, which its C methods
+read, are ints).
 """
 import ctypes
 import os
@@ -35,21 +38,31 @@ try:
     _library = ctypes.PyDLL(None)
     _pool_declare_kind = _bind(_library, "pool_declare_kind", ctypes.c_void_p,
                                [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int])
-    pool_close = _bind(_library, "pool_close", None)                # (pool)
+    pool_close = _bind(_library, "pool_close", None, [ctypes.c_void_p])
     pool_overflow = _bind(_library, "pool_overflow", None,
                           [ctypes.c_void_p, ctypes.c_long])         # (pool, overflow)
     checkout_waited = _bind(_library, "checkout_waited", None)      # (pool, conn, c_double seconds)
     checkin = _bind(_library, "checkin", None)                      # (pool, conn, 0 or 1)
-    conn_opened = _bind(_library, "conn_opened", None)              # (pool, conn, 1)
-    conn_closed = _bind(_library, "conn_closed", None)              # (pool, conn)
+    conn_opened = _bind(_library, "conn_opened", None,
+                        [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int])
+    conn_closed = _bind(_library, "conn_closed", None, [ctypes.c_void_p, ctypes.c_void_p])
     census = _bind(_library, "census", ctypes.c_long, [])
-    # Stacks start at the program's own calls, not in this package (the
-    # directory that holds sitecustomize.py and poolwatch/).
-    _bind(_library, "source_hide", None, [ctypes.c_char_p])(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))).encode() + b"/")
+    _source_hide = _bind(_library, "source_hide", None, [ctypes.c_char_p])
     available = True
 except (OSError, AttributeError):
     pass
+
+
+def hide_own_code():
+    """Stacks start at the program's own calls, not in this package (the
+    directory that holds sitecustomize.py and poolwatch/): its Python
+    files, and its extension modules loaded so far, so a module that loads
+    one calls this again."""
+    _source_hide(os.path.dirname(os.path.dirname(os.path.abspath(__file__))).encode() + b"/")
+
+
+if available:
+    hide_own_code()
 
 # Pool names in reports hold at most this many bytes (the shim keeps 63).
 _NAME_BYTES = 63

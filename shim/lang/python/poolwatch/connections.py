@@ -15,13 +15,18 @@ from poolwatch.api import pointer
 _IN_TRANSACTION = (2, 3)  # PQTRANS_INTRANS, PQTRANS_INERROR
 
 
-def handle_of(connection):
-    """The connection's handle for the shim's calls (a c_void_p)."""
+def address_of(connection):
+    """The address that identifies the connection, an int."""
     address = getattr(connection, "pgconn_ptr", None)  # psycopg2
     if address is None:
         pgconn = getattr(connection, "pgconn", None)  # psycopg 3
         address = getattr(pgconn, "pgconn_ptr", None) if pgconn is not None else None
-    return pointer(address or id(connection))
+    return address or id(connection)
+
+
+def handle_of(connection):
+    """The connection's handle for the shim's calls (a c_void_p)."""
+    return pointer(address_of(connection))
 
 
 def in_transaction(connection):

@@ -1,4 +1,4 @@
-"""SQLAlchemy's pools, through its pool events.
+"""SQLAlchemy's pools, through its pool events and two methods in C.
 
 Each pool is a poolwatch pool of kind "sqlalchemy", named after its
 engine's URL with the password hidden; pool.size is QueuePool's size(),
@@ -6,37 +6,55 @@ pool.overflow what QueuePool.overflow() returns. An engine left open at
 exit is fine: nobody disposes engines.
 
 - connect and close events: the pool's connections.
-- Pool.connect(): the checkout, told to the shim in one call with the time
-  it waited, rather than from the checkout event (each call through
-  ctypes costs about 2,500 instructions; see tests/bench). QueuePool's
-  TimeoutError ("QueuePool limit of size N overflow M reached") is a
-  failed checkout: pool_exhausted, with the stacks holding the pool.
-- checkin event: the checkin.
+- Pool.connect() and _ConnectionRecord.checkin(): the checkout, told to
+  the shim with the time it waited, and the checkin, where SQLAlchemy
+  fires its checkin event. Both are methods written in C (the
+  poolwatch._sqlalchemy module) that call SQLAlchemy's own: a wrapper
+  written in Python and an event listener cost a pair about 10,000
+  instructions more (see tests/bench). QueuePool's TimeoutError ("QueuePool
+  limit of size N overflow M reached") is a failed checkout:
+  pool_exhausted, with the stacks holding the pool.
 - reset event: whether the connection goes back with a transaction open
   that the pool rolls back, for DBAPI connections the program holds
   itself (Engine.raw_connection(), or a pool used without an engine). A
   1.4 Connection commits its writes itself, and ending its reads with the
   pool's rollback is how SQLAlchemy works, so those are not findings.
+
+A pool keeps its handle in the shim in pool._poolwatch (an int), and each
+connection record (one pooled connection) a _sqlalchemy.Record in
+record._poolwatch: its pool's and connection's handles, whether the
+program holds it, and what the reset and close listeners saw, which the C
+methods read as a struct. Both attributes default to None on the class,
+and are read as attributes, never through __dict__: asking CPython 3.11
+for an object's __dict__ turns its attributes into a dictionary for good,
+and every attribute read of SQLAlchemy's own on that object is slower
+after it.
 """
 import sys
-from ctypes import c_double
-from time import perf_counter
 
-from poolwatch import api
-from poolwatch.connections import handle_of, in_transaction
+from poolwatch import _sqlalchemy, api, census
+from poolwatch.connections import address_of, in_transaction
+
+api.hide_own_code()  # _sqlalchemy's code, loaded just now
+
+
+# What this module adds to SQLAlchemy's pools: the poolwatch pool's handle
+# (an int; 0 when it could not be declared) and the engine's URL with the
+# password hidden.
+_POOL_ATTRIBUTES = ("_poolwatch", "_poolwatch_name")
 
 
 def _pool_state(pool):
     """The poolwatch pool of a SQLAlchemy pool, declared on first use."""
-    handle = pool.__dict__.get("_poolwatch")
+    handle = pool._poolwatch
     if handle is None:
-        name = pool.__dict__.get("_poolwatch_name") or type(pool).__name__
+        name = pool._poolwatch_name or type(pool).__name__
         size = max_size = -1
         if hasattr(pool, "_max_overflow") and hasattr(pool, "size"):  # QueuePool
             size = pool.size()
             max_size = size + pool._max_overflow if pool._max_overflow >= 0 else -1
-        handle = api.declare("sqlalchemy", name, size, max_size)
-        pool._poolwatch = handle
+        declared = api.declare("sqlalchemy", name, size, max_size)
+        handle = pool._poolwatch = declared.value if declared else 0
         _report_overflow(pool)
     return handle
 
@@ -47,11 +65,20 @@ def _pool_of(record):
     return getattr(record, "_ConnectionRecord__pool", None) or getattr(record, "_pool", None)
 
 
+_stopped = False  # the census is taken
+
+
+def _stop():
+    global _stopped
+    _stopped = True
+    _sqlalchemy.stop()
+
+
 def _report_overflow(pool):
     """QueuePool's overflow() as it is now; it changes only where a
     connection is created or closed, or the pool disposed."""
-    handle = pool.__dict__.get("_poolwatch")
-    if handle is not None and hasattr(pool, "_max_overflow"):
+    handle = pool._poolwatch
+    if handle is not None and not _stopped and hasattr(pool, "_max_overflow"):
         api.pool_overflow(handle, pool.overflow())
 
 
@@ -68,7 +95,11 @@ def instrument(sqlalchemy):
     from sqlalchemy import event, exc
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.pool import Pool, QueuePool
-    from sqlalchemy.pool.base import reset_rollback
+    from sqlalchemy.pool.base import _ConnectionRecord, reset_rollback
+
+    for name in _POOL_ATTRIBUTES:
+        setattr(Pool, name, None)
+    _ConnectionRecord._poolwatch = None
 
     engine_init = Engine.__init__
 
@@ -86,9 +117,8 @@ def instrument(sqlalchemy):
         old = self.pool
         engine_dispose(self, *args, **kwargs)
         if self.pool is not old:
-            for key in ("_poolwatch_name", "_poolwatch"):
-                if key in old.__dict__:
-                    self.pool.__dict__[key] = old.__dict__[key]
+            for key in _POOL_ATTRIBUTES:
+                setattr(self.pool, key, getattr(old, key))
 
     Engine.dispose = dispose
 
@@ -100,88 +130,61 @@ def instrument(sqlalchemy):
         fairy = engine_raw_connection(self, _connection)
         if _connection is None and sys._getframe(1).f_code is not connection_init:
             # The program's own DBAPI connection.
-            record = getattr(fairy, "_connection_record", None)
-            if record is not None:
-                record._poolwatch_dbapi_use = True
+            state = getattr(getattr(fairy, "_connection_record", None), "_poolwatch", None)
+            if state is not None:
+                state.dbapi_use = True
                 watch_resets()
         return fairy
 
     Engine.raw_connection = raw_connection
 
-    pool_connect = Pool.connect
-    checkout_waited, checkin = api.checkout_waited, api.checkin
-
-    def connect(self):
-        # On every checkout: kept to a clock read, a few attribute reads
-        # and one call into the shim.
-        handle = self.__dict__.get("_poolwatch") or _pool_state(self)
-        start = perf_counter()
-        try:
-            fairy = pool_connect(self)
-        except exc.TimeoutError:
-            checkout_waited(handle, None, c_double(perf_counter() - start))
-            raise
-        state = fairy._connection_record.__dict__
-        conn = state.get("_poolwatch_handle")
-        if conn is not None:
-            state["_poolwatch_out"] = True
-            checkout_waited(handle, conn, c_double(perf_counter() - start))
-        return fairy
-
-    Pool.connect = connect
+    _sqlalchemy.install(Pool, _ConnectionRecord, _pool_state, exc.TimeoutError)
+    census.after(_stop)
 
     for name in ("_inc_overflow", "_dec_overflow", "dispose"):
         setattr(QueuePool, name, _reporting_overflow(getattr(QueuePool, name)))
 
-    # Each record (one pooled connection) keeps its poolwatch pool and
-    # connection handle, so the hot events read two attributes.
     def on_connect(dbapi_connection, record):
         pool = _pool_of(record)
         if pool is None:
             return
-        handle = _pool_state(pool)
-        record._poolwatch_pool = handle
-        record._poolwatch_handle = handle_of(dbapi_connection)
+        # A record connects again after an invalidation, even while the
+        # program holds it: what it keeps for the checkin stays.
+        state = record._poolwatch
+        if state is None:
+            state = record._poolwatch = _sqlalchemy.Record()
+        state.pool = _pool_state(pool)
+        state.conn = address_of(dbapi_connection)
         # A pool used without an engine hands out DBAPI connections only.
-        record._poolwatch_standalone = "_poolwatch_name" not in pool.__dict__
-        if record._poolwatch_standalone:
+        state.standalone = pool._poolwatch_name is None
+        if state.standalone:
             watch_resets()
-        api.conn_opened(handle, record._poolwatch_handle, 1)
+        api.conn_opened(state.pool, state.conn, 1)
 
     def on_reset(connection, record):
-        state = record.__dict__
-        if state.pop("_poolwatch_dbapi_use", False) or state.get("_poolwatch_standalone"):
+        state = record._poolwatch
+        if state is None:
+            return
+        dbapi_use, state.dbapi_use = state.dbapi_use, False
+        if dbapi_use or state.standalone:
             pool = _pool_of(record)
             if pool is not None and pool._reset_on_return is reset_rollback:
                 # 1.4 passes the _ConnectionFairy here, not the DBAPI connection.
                 dbapi_connection = getattr(connection, "dbapi_connection", connection)
-                state["_poolwatch_in_transaction"] = in_transaction(dbapi_connection)
-
-    def on_checkin(dbapi_connection, record):
-        state = record.__dict__
-        if not state.get("_poolwatch_out"):
-            return
-        state["_poolwatch_out"] = False
-        handle = state["_poolwatch_pool"]
-        checkin(handle, state["_poolwatch_handle"],
-                1 if state.pop("_poolwatch_in_transaction", False) else 0)
-        closed = state.pop("_poolwatch_closed", None)
-        if closed is not None:
-            api.conn_closed(handle, closed)
+                state.in_transaction = in_transaction(dbapi_connection)
 
     def on_close(dbapi_connection, record):
-        state = record.__dict__
-        conn = state.get("_poolwatch_handle")
-        if conn is None:
+        state = record._poolwatch
+        if state is None or not state.conn:
             return
-        if state.get("_poolwatch_out"):
+        if state.out:
             # Invalidated while the program holds it (a lost connection):
             # SQLAlchemy's normal recovery, not closed_while_checked_out.
             # The program still returns it; the close is told then.
-            state["_poolwatch_closed"] = conn
+            state.closed = state.conn
             return
-        del state["_poolwatch_handle"]
-        api.conn_closed(state["_poolwatch_pool"], conn)
+        conn, state.conn = state.conn, 0
+        api.conn_closed(state.pool, conn)
 
     event.listen(Pool, "connect", on_connect)
 
@@ -193,5 +196,4 @@ def instrument(sqlalchemy):
         if not resets_watched:
             resets_watched.append(True)
             event.listen(Pool, "reset", on_reset)
-    event.listen(Pool, "checkin", on_checkin)
     event.listen(Pool, "close", on_close)
