@@ -9,13 +9,14 @@
 #include <unistd.h>
 
 #include "core/census.h"
+#include "common/always_touched.h"
 #include "common/clock.h"
 #include "core/findings.h"
 #include "core/registry_shards.h"
 
 PW__HIDDEN shard pw__shards[SHARD_COUNT];
 
-static _Atomic bool used;
+static _Atomic bool used PW__ALWAYS_TOUCHED; /* read at exit */
 static _Atomic(pw__event_sink) sink;
 
 /* gettid() is a system call; a thread's id never changes, so it is read

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/always_touched.h"
 #include "common/log.h"
 #include "core/pool.h"
 #include "core/registry.h"
@@ -21,10 +22,16 @@ __thread pw__thread_state pw__thread __attribute__((tls_model("initial-exec")));
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 /* This process image's pid, to tell a vfork child (which shares the
  * parent's memory and must not write its report) from the process. */
-static pid_t image_pid;
+static pid_t image_pid PW__ALWAYS_TOUCHED;
 
 static void read_configuration(void) {
   int saved = errno;
+  /* poolwatch's own code, left out of captured stacks. Found here rather
+   * than at load: every capture comes after pw__init, and a process that
+   * never uses libpq skips the walk over the loaded objects. */
+  uintptr_t begin, end;
+  if (pw__text_range((const void *)&pw__init_slow, &begin, &end))
+    pw__stack_set_own_range(begin, end);
   pw__config_load(secure_getenv);
   pw__event_log_start();
   errno = saved;
@@ -62,7 +69,7 @@ static void after_fork_child(void) {
 }
 
 static void report_at_exit(void *unused);
-static bool report_registered;
+static bool report_registered PW__ALWAYS_TOUCHED;
 
 /* Not in glibc's headers; atexit() itself would tie the handler to this
  * library (its __dso_handle), and the library's own destructor would run
@@ -79,8 +86,6 @@ __attribute__((constructor)) static void on_load(void) {
   report_registered = __cxa_atexit(report_at_exit, NULL, NULL) == 0;
   pw__process_mark_start();
   image_pid = getpid();
-  uintptr_t begin, end;
-  if (pw__text_range((const void *)&on_load, &begin, &end)) pw__stack_set_own_range(begin, end);
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   errno = saved;
 }
