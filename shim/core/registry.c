@@ -12,6 +12,7 @@
 #include "common/always_touched.h"
 #include "common/clock.h"
 #include "core/findings.h"
+#include "core/redact.h"
 #include "core/registry_shards.h"
 
 PW__HIDDEN shard pw__shards[SHARD_COUNT];
@@ -131,7 +132,7 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
   account_connect(pool, state, end_ns - start_ns);
   if (blocking) pw__histogram_record(&pool->wait, end_ns - start_ns);
   if (!conn) { /* libpq could not even allocate a PGconn: nothing to track */
-    free(conninfo);
+    pw__description_release(conninfo);
     return;
   }
 
@@ -155,11 +156,11 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
     HASH_ADD(hh, sh->conns, r.conn, sizeof(e->r.conn), e);
     pw__spin_unlock(&sh->lock);
     if (stale) {
-      free(stale->r.conninfo);
+      pw__description_release(stale->r.conninfo);
       free(stale);
     }
   } else {
-    free(conninfo);
+    pw__description_release(conninfo);
   }
   emit(state == PW__FAILED ? "connect_failed" : "connect", pool, conn, stack,
        pw__seconds(end_ns - start_ns), NULL);
@@ -248,7 +249,7 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
   if (e->r.at_census && !e->r.inherited)
     pw__census_keep_conn(&e->r); /* takes the conninfo */
   else
-    free(e->r.conninfo);
+    pw__description_release(e->r.conninfo);
   entry_free(sh, e);
   return true;
 }
