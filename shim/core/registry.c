@@ -39,6 +39,8 @@ bool pw__registry_used(void) { return atomic_load(&used); }
 
 void pw__registry_set_sink(pw__event_sink s) { atomic_store(&sink, s); }
 
+static bool events_wanted(void) { return atomic_load_explicit(&sink, memory_order_relaxed); }
+
 static void emit(const char *what, pw__pool *pool, const void *id, const pw__stack *stack,
                  double seconds, const char *detail) {
   pw__event_sink s = atomic_load_explicit(&sink, memory_order_acquire);
@@ -242,9 +244,12 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
     mark_used(pool);
     if (e->r.state == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
-    double held = pw__seconds(pw__elapsed_ns(pw__now_ns(), e->r.opened_ns));
-    emit("close", pool, conn, stack, held, NULL);
-    if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
+    /* The time held goes only to events: without a sink, no clock read. */
+    if (events_wanted()) {
+      double held = pw__seconds(pw__elapsed_ns(pw__now_ns(), e->r.opened_ns));
+      emit("close", pool, conn, stack, held, NULL);
+      if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
+    }
   }
   if (e->r.at_census && !e->r.inherited)
     pw__census_keep_conn(&e->r); /* takes the conninfo */
