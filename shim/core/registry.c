@@ -94,14 +94,15 @@ static void keep_table(shard *sh) {
   HASH_ADD(hh, sh->conns, r.conn, sizeof(sh->keeper.r.conn), &sh->keeper);
 }
 
-/* A zeroed entry: the shard's spare if it has one (connects and closes
- * come in turns), else a new one. */
+/* An entry for a new record: the shard's spare if it has one (connects
+ * and closes come in turns), else a new one. */
 static conn_entry *entry_new(shard *sh) {
   pw__spin_lock(&sh->lock);
   conn_entry *e = sh->spare;
   sh->spare = NULL;
   pw__spin_unlock(&sh->lock);
-  if (e) memset(e, 0, sizeof(*e));
+  /* A spare needs no clearing: its record is assigned whole, and HASH_ADD
+   * sets every field of its handle. */
   return e ? e : calloc(1, sizeof(*e));
 }
 
