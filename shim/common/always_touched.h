@@ -7,8 +7,8 @@
  * A zero-initialized variable goes to .bss, which spans some 50 pages; in
  * .data it shares the one page the loader has already written (it zeroes
  * the start of .bss there), and the touch is free. Only for what the
- * constructors write and what exit() reads before it finds that libpq was
- * never used: the rest stays in .bss, untouched until used. */
+ * constructors write and what exit() and exec read before they find that
+ * libpq was never used: the rest stays in .bss, untouched until used. */
 #define PW__ALWAYS_TOUCHED __attribute__((section(".data")))
 
 /* The same for code: a function the constructors call, marked cold, goes
