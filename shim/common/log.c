@@ -10,12 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/always_touched.h"
 #include "common/buf.h"
 #include "common/spinlock.h"
 
-static bool stderr_closed_at_load;
+static bool stderr_closed_at_load PW__ALWAYS_TOUCHED;
 
-void pw__stderr_note_at_load(void) {
+PW__RUN_AT_LOAD void pw__stderr_note_at_load(void) {
   stderr_closed_at_load = fcntl(STDERR_FILENO, F_GETFD) < 0 && errno == EBADF;
 }
 

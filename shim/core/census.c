@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/spinlock.h"
+#include "core/redact.h"
 
 /* Only touched after the census, while the runtime shuts down: one lock
  * is plenty. */
@@ -31,7 +32,7 @@ void pw__census_keep_conn(const pw__conn_record *record) {
     conns[conn_count] = *record;
     conns[conn_count++].closed_at_shutdown = true;
   } else {
-    free(record->conninfo);
+    pw__description_release(record->conninfo);
   }
   pthread_mutex_unlock(&lock);
 }
@@ -77,6 +78,6 @@ bool pw__census_copy(pw__snapshot *s) {
 
 void pw__census_atfork_child(void) {
   pthread_mutex_init(&lock, NULL);
-  for (size_t i = 0; i < conn_count; i++) free(conns[i].conninfo);
+  for (size_t i = 0; i < conn_count; i++) pw__description_release(conns[i].conninfo);
   conn_count = checkout_count = 0;
 }

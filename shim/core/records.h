@@ -45,7 +45,9 @@ typedef struct pw__conn_record {
   bool reported_held;      /* crossed POOLWATCH_LEAK_THRESHOLD already */
   bool at_census;          /* still open when the census was taken */
   bool closed_at_shutdown; /* open at the census, closed after it */
-  char *conninfo;          /* redacted */
+  /* Redacted. A live record holds a description (core/redact.h); a
+   * snapshot's record (registry.h) holds a copy of its own, to free. */
+  char *conninfo;
 } pw__conn_record;
 
 /* A live checkout (a pooled connection handed to the program). */

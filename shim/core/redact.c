@@ -2,7 +2,9 @@
 #include "core/redact.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +115,20 @@ static void parse_any(fields *f, const char *text) {
     parse_keywords(f, text);
 }
 
+/* A description's text follows its reference count. */
+typedef struct shared {
+  _Atomic unsigned refs;
+  char text[];
+} shared;
+
+static shared *shared_of(char *text) { return (shared *)(text - offsetof(shared, text)); }
+
+void pw__description_release(char *description) {
+  if (!description) return;
+  shared *s = shared_of(description);
+  if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) free(s);
+}
+
 static char *format(const fields *f) {
   pw__buf b;
   pw__buf_init(&b);
@@ -139,71 +155,81 @@ static char *format(const fields *f) {
     }
   }
   if (f->password) pw__buf_puts(&b, b.len ? " password=***" : "password=***");
-  if (b.failed) {
-    pw__buf_free(&b);
-    return NULL;
+  shared *s = b.failed ? NULL : malloc(sizeof(shared) + b.len + 1);
+  if (s) {
+    atomic_init(&s->refs, 1);
+    memcpy(s->text, b.data, b.len + 1);
   }
-  return b.data;
+  pw__buf_free(&b);
+  return s ? s->text : NULL;
 }
 
 /* The last conninfo redacted, known by a hash of its text (never the text
  * itself, which may hold a password), and its description. A program
  * connects with the same conninfo again and again, and parsing and
  * formatting one costs about 3,000 instructions, most of what poolwatch
- * adds to a connect; hashing it costs a few per 8 bytes. Two conninfos
- * with the same length and 64-bit hash would share a description, which
- * is still redacted. The memo is only tried, never waited for: a forked
- * child whose parent was in the middle of it must not hang. */
-#define MEMO_MAX 256
-
+ * adds to a connect; hashing it costs a few per 8 bytes, and the memo
+ * hands out one more reference to its description, not a copy (a copy
+ * and its free cost some 300). Two conninfos with the same length and
+ * 64-bit hash would share a description, which is still redacted. The
+ * memo is only tried, never waited for: a forked child whose parent was in
+ * the middle of it must not hang. */
 static struct {
   pw__spinlock lock;
   uint64_t hash;
-  size_t length; /* 0: empty */
-  char description[MEMO_MAX];
+  size_t length;
+  shared *description; /* the memo's own reference; NULL: empty */
 } memo;
 
 static bool memo_try_lock(void) {
   return !atomic_flag_test_and_set_explicit(&memo.lock.held, memory_order_acquire);
 }
 
+/* Both halves of a 64 x 64-bit product, folded: one multiplication mixes
+ * 16 bytes in (as wyhash does), half the instructions of a multiply and
+ * shift per 8 bytes, on every connect. */
+static uint64_t fold(uint64_t a, uint64_t b) {
+  __uint128_t product = (__uint128_t)a * b;
+  return (uint64_t)product ^ (uint64_t)(product >> 64);
+}
+
 static uint64_t hash_text(const char *text, size_t n) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t word;
-    memcpy(&word, text + i, 8);
-    h = (h ^ word) * 0xff51afd7ed558ccdull;
-    h ^= h >> 29;
+  uint64_t words[2];
+  for (; i + 16 <= n; i += 16) {
+    memcpy(words, text + i, 16);
+    h ^= fold(words[0] ^ 0xa0761d6478bd642full, words[1] ^ h ^ 0xe7037ed1a0b428dbull);
   }
-  uint64_t tail = 0;
-  memcpy(&tail, text + i, n - i);
-  h = (h ^ tail) * 0xc4ceb9fe1a85ec53ull;
-  return h ^ (h >> 32);
+  words[0] = words[1] = 0;
+  memcpy(words, text + i, n - i);
+  return h ^ fold(words[0] ^ 0xa0761d6478bd642full, words[1] ^ h ^ 0xe7037ed1a0b428dbull);
 }
 
 char *pw__redact_conninfo(const char *conninfo) {
   size_t n = conninfo ? strlen(conninfo) : 0;
   uint64_t hash = conninfo ? hash_text(conninfo, n) : 0;
-  char known[MEMO_MAX];
-  bool hit = false;
+  shared *known = NULL;
   if (conninfo && memo_try_lock()) {
-    if (memo.length == n + 1 && memo.hash == hash) {
-      memcpy(known, memo.description, sizeof(known));
-      hit = true;
+    if (memo.description && memo.length == n && memo.hash == hash) {
+      known = memo.description;
+      atomic_fetch_add_explicit(&known->refs, 1, memory_order_relaxed);
     }
     pw__spin_unlock(&memo.lock);
   }
-  if (hit) return strdup(known);
+  if (known) return known->text;
 
   fields f = {0};
   parse_any(&f, conninfo);
   char *description = format(&f);
-  if (conninfo && description && strlen(description) < MEMO_MAX && memo_try_lock()) {
+  if (conninfo && description && memo_try_lock()) {
+    shared *replaced = memo.description;
+    memo.description = shared_of(description);
+    atomic_fetch_add_explicit(&memo.description->refs, 1, memory_order_relaxed);
     memo.hash = hash;
-    memo.length = n + 1;
-    strcpy(memo.description, description);
+    memo.length = n;
     pw__spin_unlock(&memo.lock);
+    if (replaced) pw__description_release(replaced->text);
   }
   return description;
 }

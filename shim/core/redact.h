@@ -6,6 +6,11 @@
 
 #include <stdbool.h>
 
+/* Each returns a description, NULL when out of memory. A description may
+ * be shared (a connect with the conninfo of the last one gets the same
+ * text): it is never written, and is given back with
+ * pw__description_release, never free. */
+
 /* From a conninfo string ("host=x password='y'") or a URI
  * ("postgresql://user:secret@host/db?password=z"). */
 char *pw__redact_conninfo(const char *conninfo);
@@ -16,6 +21,7 @@ char *pw__redact_params(const char *const *keywords, const char *const *values,
 /* From PQsetdbLogin's arguments (dbname may be a conninfo string too). */
 char *pw__redact_login(const char *host, const char *port, const char *dbname,
                        const char *user, const char *password);
+void pw__description_release(char *description);
 
 /* Any text that may hold a connection string (a command-line argument, a
  * pool's name): the value of every password, passwd or pwd keyword (with

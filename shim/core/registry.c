@@ -9,13 +9,15 @@
 #include <unistd.h>
 
 #include "core/census.h"
+#include "common/always_touched.h"
 #include "common/clock.h"
 #include "core/findings.h"
+#include "core/redact.h"
 #include "core/registry_shards.h"
 
 PW__HIDDEN shard pw__shards[SHARD_COUNT];
 
-static _Atomic bool used;
+static _Atomic bool used PW__ALWAYS_TOUCHED; /* read at exit */
 static _Atomic(pw__event_sink) sink;
 
 /* gettid() is a system call; a thread's id never changes, so it is read
@@ -36,6 +38,8 @@ static void mark_used(pw__pool *pool) {
 bool pw__registry_used(void) { return atomic_load(&used); }
 
 void pw__registry_set_sink(pw__event_sink s) { atomic_store(&sink, s); }
+
+static bool events_wanted(void) { return atomic_load_explicit(&sink, memory_order_relaxed); }
 
 static void emit(const char *what, pw__pool *pool, const void *id, const pw__stack *stack,
                  double seconds, const char *detail) {
@@ -90,14 +94,15 @@ static void keep_table(shard *sh) {
   HASH_ADD(hh, sh->conns, r.conn, sizeof(sh->keeper.r.conn), &sh->keeper);
 }
 
-/* A zeroed entry: the shard's spare if it has one (connects and closes
- * come in turns), else a new one. */
+/* An entry for a new record: the shard's spare if it has one (connects
+ * and closes come in turns), else a new one. */
 static conn_entry *entry_new(shard *sh) {
   pw__spin_lock(&sh->lock);
   conn_entry *e = sh->spare;
   sh->spare = NULL;
   pw__spin_unlock(&sh->lock);
-  if (e) memset(e, 0, sizeof(*e));
+  /* A spare needs no clearing: its record is assigned whole, and HASH_ADD
+   * sets every field of its handle. */
   return e ? e : calloc(1, sizeof(*e));
 }
 
@@ -130,7 +135,7 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
   account_connect(pool, state, end_ns - start_ns);
   if (blocking) pw__histogram_record(&pool->wait, end_ns - start_ns);
   if (!conn) { /* libpq could not even allocate a PGconn: nothing to track */
-    free(conninfo);
+    pw__description_release(conninfo);
     return;
   }
 
@@ -154,11 +159,11 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
     HASH_ADD(hh, sh->conns, r.conn, sizeof(e->r.conn), e);
     pw__spin_unlock(&sh->lock);
     if (stale) {
-      free(stale->r.conninfo);
+      pw__description_release(stale->r.conninfo);
       free(stale);
     }
   } else {
-    free(conninfo);
+    pw__description_release(conninfo);
   }
   emit(state == PW__FAILED ? "connect_failed" : "connect", pool, conn, stack,
        pw__seconds(end_ns - start_ns), NULL);
@@ -240,14 +245,17 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
     mark_used(pool);
     if (e->r.state == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
-    double held = pw__seconds(pw__elapsed_ns(pw__now_ns(), e->r.opened_ns));
-    emit("close", pool, conn, stack, held, NULL);
-    if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
+    /* The time held goes only to events: without a sink, no clock read. */
+    if (events_wanted()) {
+      double held = pw__seconds(pw__elapsed_ns(pw__now_ns(), e->r.opened_ns));
+      emit("close", pool, conn, stack, held, NULL);
+      if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
+    }
   }
   if (e->r.at_census && !e->r.inherited)
     pw__census_keep_conn(&e->r); /* takes the conninfo */
   else
-    free(e->r.conninfo);
+    pw__description_release(e->r.conninfo);
   entry_free(sh, e);
   return true;
 }

@@ -21,7 +21,8 @@
 
 /* A connect call returned CONN. START_NS..END_NS is the time spent in the
  * call; BLOCKING says the program waited for it (counted as wait time).
- * Takes ownership of CONNINFO (malloc'd, already redacted; may be NULL). */
+ * Takes ownership of CONNINFO (a description from core/redact.h; may be
+ * NULL). */
 void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
                      char *conninfo, pw__connect_state state, bool blocking,
                      uint64_t start_ns, uint64_t end_ns);

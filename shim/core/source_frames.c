@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/always_touched.h"
 #include "common/spinlock.h"
 
 /* Records sit in chunks that never move, so a report can read one by id
@@ -212,13 +213,14 @@ uint32_t pw__source_frame_count(void) { return atomic_load_explicit(&count, memo
 
 /* ---- walkers ---------------------------------------------------------- */
 
+/* The languages' constructors register their walkers at load. */
 #define MAX_WALKERS 8
-static const pw__source_walker *_Atomic walkers[MAX_WALKERS];
-static _Atomic int walker_count;
+static const pw__source_walker *_Atomic walkers[MAX_WALKERS] PW__ALWAYS_TOUCHED;
+static _Atomic int walker_count PW__ALWAYS_TOUCHED;
 
-_Atomic int pw__source_walkers_armed;
+_Atomic int pw__source_walkers_armed PW__ALWAYS_TOUCHED;
 
-void pw__source_walker_register(const pw__source_walker *walker) {
+PW__RUN_AT_LOAD void pw__source_walker_register(const pw__source_walker *walker) {
   int i = atomic_fetch_add(&walker_count, 1);
   if (i >= MAX_WALKERS) return;
   atomic_store_explicit(&walkers[i], walker, memory_order_release);

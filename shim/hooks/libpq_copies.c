@@ -29,10 +29,6 @@ static int hook_index(const char *name) {
 
 bool pw__libpq_is_hooked_name(const char *name) { return name && hook_index(name) >= 0; }
 
-static bool inside(const pw__libpq *copy, const void *fn) {
-  return (uintptr_t)fn >= copy->begin && (uintptr_t)fn < copy->end;
-}
-
 /* Looks NAME up in the object at [BEGIN, END) whose handle is HANDLE; only
  * a definition inside that object counts. */
 static void *own_definition(void *handle, const char *name, uintptr_t begin, uintptr_t end) {
@@ -78,16 +74,12 @@ static bool still_loaded(const pw__libpq *copy) {
          end == copy->end;
 }
 
-const pw__libpq *pw__libpq_copy_of(const void *fn) {
+const pw__libpq *pw__libpq_copy_find(const void *fn) {
   if (!fn) return NULL;
   unsigned long generation = atomic_load_explicit(&pw__unloads, memory_order_relaxed);
   int count = atomic_load_explicit(&copy_count, memory_order_acquire);
-  for (int i = 0; i < count; i++) {
-    pw__libpq *copy = &pw__libpq_copies[i];
-    if (inside(copy, fn) && atomic_load_explicit(&copy->generation, memory_order_relaxed) ==
-                                generation)
-      return copy;
-  }
+  for (int i = 0; i < count; i++)
+    if (pw__libpq_copy_holds(&pw__libpq_copies[i], fn)) return &pw__libpq_copies[i];
 
   /* New, or something was unloaded since: look at the object again,
    * outside the lock (the loader takes its own lock, and a library's

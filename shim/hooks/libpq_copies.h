@@ -9,10 +9,13 @@
 #ifndef POOLWATCH_LIBPQ_COPIES_H
 #define POOLWATCH_LIBPQ_COPIES_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hooks/guard.h"
 #include "hooks/libpq_api.h"
+#include "hooks/resolve.h"
 
 /* Copies that can get hooks of their own, for dlsym and RTLD_DEEPBIND
  * callers. A program's own calls through its PLT are tracked whatever the
@@ -34,9 +37,26 @@ extern pw__libpq pw__libpq_copies[PW__LIBPQ_MAX_COPIES];
  * (defined with the hooks, in hooks/libpq.c). */
 extern void *const pw__libpq_copy_hooks[PW__LIBPQ_MAX_COPIES][PW__LIBPQ_HOOK_COUNT];
 
+/* Whether COPY is where FN lies, and nothing was unloaded since COPY was
+ * last checked. */
+static inline bool pw__libpq_copy_holds(const pw__libpq *copy, const void *fn) {
+  uintptr_t at = (uintptr_t)fn;
+  return at >= atomic_load_explicit(&copy->begin, memory_order_relaxed) &&
+         at < atomic_load_explicit(&copy->end, memory_order_relaxed) &&
+         atomic_load_explicit(&copy->generation, memory_order_relaxed) ==
+             atomic_load_explicit(&pw__unloads, memory_order_relaxed);
+}
+
 /* The copy that defines FN, one of its functions, found or registered on
  * first sight; NULL when FN is in no libpq, or when every slot is taken. */
-const pw__libpq *pw__libpq_copy_of(const void *fn);
+const pw__libpq *pw__libpq_copy_find(const void *fn);
+
+/* The same, trying first the copy that served this thread's last call: a
+ * process almost always has one, and this runs twice a connect. */
+static inline const pw__libpq *pw__libpq_copy_of(const void *fn) {
+  const pw__libpq *last = pw__thread.libpq_copy;
+  return last && fn && pw__libpq_copy_holds(last, fn) ? last : pw__libpq_copy_find(fn);
+}
 
 /* Whether NAME is a function poolwatch hooks. */
 bool pw__libpq_is_hooked_name(const char *name);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/always_touched.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "core/pool.h"
@@ -21,11 +22,21 @@ __thread pw__thread_state pw__thread __attribute__((tls_model("initial-exec")));
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 /* This process image's pid, to tell a vfork child (which shares the
- * parent's memory and must not write its report) from the process. */
-static pid_t image_pid;
+ * parent's memory and must not write its report) from the process. Taken
+ * when poolwatch is first used (no vfork child ever uses it: it may only
+ * exec or _exit) and in a forked child; 0 until then, when there is
+ * nothing to report. */
+static pid_t image_pid PW__ALWAYS_TOUCHED;
 
 static void read_configuration(void) {
   int saved = errno;
+  /* poolwatch's own code, left out of captured stacks. Found here rather
+   * than at load: every capture comes after pw__init, and a process that
+   * never uses libpq skips the walk over the loaded objects. */
+  uintptr_t begin, end;
+  if (pw__text_range((const void *)&pw__init_slow, &begin, &end))
+    pw__stack_set_own_range(begin, end);
+  image_pid = getpid();
   pw__config_load(secure_getenv);
   pw__event_log_start();
   errno = saved;
@@ -64,7 +75,7 @@ static void after_fork_child(void) {
 }
 
 static void report_at_exit(void *unused);
-static bool report_registered;
+static bool report_registered PW__ALWAYS_TOUCHED;
 
 /* Not in glibc's headers; atexit() itself would tie the handler to this
  * library (its __dso_handle), and the library's own destructor would run
@@ -80,9 +91,6 @@ __attribute__((constructor)) static void on_load(void) {
    * atexit handlers, its destructors and every library's destructors. */
   report_registered = __cxa_atexit(report_at_exit, NULL, NULL) == 0;
   pw__process_mark_start();
-  image_pid = getpid();
-  uintptr_t begin, end;
-  if (pw__text_range((const void *)&on_load, &begin, &end)) pw__stack_set_own_range(begin, end);
   pthread_atfork(before_fork, after_fork_parent, after_fork_child);
   errno = saved;
 }
@@ -90,7 +98,8 @@ __attribute__((constructor)) static void on_load(void) {
 /* ---- exit --------------------------------------------------------------- */
 
 bool pw__report_before_exec(void) {
-  if (getpid() != image_pid) return false; /* a vfork child */
+  /* Never used (a shell under `poolwatch run`), or a vfork child. */
+  if (!image_pid || getpid() != image_pid) return false;
   pw__init();
   pw__monitor_stop();
   pw__report_final("exec");

@@ -29,7 +29,8 @@ static inline const pw__stack *pw__capture(void) {
 
 /* An exec is about to replace this process image: writes its report now
  * (report/at_exit.h), with reason "exec". Does nothing and returns false
- * in a vfork child, which shares its parent's memory. */
+ * in a vfork child, which shares its parent's memory, and in a process
+ * that never used poolwatch. */
 bool pw__report_before_exec(void);
 /* The exec failed: the process goes on, and reports again at exit, into
  * the same files. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/pool.h"
+#include "core/redact.h"
 #include "core/registry.h"
 #include "core/stack.h"
 #include "unit_assert.h"

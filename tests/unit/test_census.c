@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "core/pool.h"
+#include "core/redact.h"
 #include "core/registry.h"
 #include "report/report.h"
 #include "unit_assert.h"
@@ -27,7 +28,7 @@ static const pw__stack *fake_stack(uintptr_t tag) {
 
 static void open_conn(pw__pool *pool, const void *conn, uintptr_t tag) {
   uint64_t now = pw__now_ns();
-  pw__conn_opened(pw__pool_libpq(), conn, fake_stack(tag), strdup("dbname=app"), PW__CONNECTED,
+  pw__conn_opened(pw__pool_libpq(), conn, fake_stack(tag), pw__redact_conninfo("dbname=app"), PW__CONNECTED,
                   true, now - ms, now);
   if (pool != pw__pool_libpq()) pw__conn_adopt(conn, pool);
 }

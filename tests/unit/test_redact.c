@@ -17,7 +17,7 @@ static void check_redacted(char *text, const char *secret, const char *expected)
     ASSERT_NOT_CONTAINS(text, piece);
   }
   ASSERT_STR_EQ(text, expected);
-  free(text);
+  pw__description_release(text);
 }
 
 static void test_conninfo_keywords(void **state) {
@@ -40,6 +40,18 @@ static void test_conninfo_repeated_and_alternating(void **state) {
   }
 }
 
+/* The memo hands the same description to each repeated connect: it lives
+ * until its last holder gives it back, whichever that is. */
+static void test_conninfo_description_outlives_each_holder(void **state) {
+  char *first = pw__redact_conninfo("host=c dbname=z user=w password=Pw1secret");
+  char *second = pw__redact_conninfo("host=c dbname=z user=w password=Pw1secret");
+  pw__description_release(first);
+  char *other = pw__redact_conninfo("host=d dbname=z user=w password=Pw1secret");
+  ASSERT_STR_EQ(second, "host=c dbname=z user=w password=***");
+  pw__description_release(other);
+  check_redacted(second, "Pw1secret", "host=c dbname=z user=w password=***");
+}
+
 static void test_conninfo_keeps_only_what_identifies_the_server(void **state) {
   /* The server, the user and the application name tell connections apart;
    * other keywords (sslkey paths, timeouts) are dropped. */
@@ -56,7 +68,7 @@ static void test_conninfo_quoted_values(void **state) {
   ASSERT_NOT_CONTAINS(text, "wo rd");
   ASSERT_NOT_CONTAINS(text, "pa ss");
   ASSERT_STR_EQ(text, "user=app password=***");
-  free(text);
+  pw__description_release(text);
 }
 
 static void test_conninfo_spaces_around_equals(void **state) {
@@ -68,16 +80,16 @@ static void test_conninfo_without_password(void **state) {
   char *text = pw__redact_conninfo("host=/var/run/postgresql dbname=shop");
   ASSERT_STR_EQ(text, "host=/var/run/postgresql dbname=shop");
   ASSERT_NOT_CONTAINS(text, "password");
-  free(text);
+  pw__description_release(text);
   text = pw__redact_conninfo("");
   ASSERT_STR_EQ(text, ""); /* an empty description, not NULL */
-  free(text);
+  pw__description_release(text);
 }
 
 static void test_conninfo_empty_password_is_no_password(void **state) {
   char *text = pw__redact_conninfo("host=db password=''");
   ASSERT_STR_EQ(text, "host=db");
-  free(text);
+  pw__description_release(text);
 }
 
 static void test_uri_with_user_and_password(void **state) {
@@ -127,7 +139,7 @@ static void test_keyword_arrays_skip_empty_and_null_values(void **state) {
   const char *const values[] = {"db", "", NULL, NULL};
   char *text = pw__redact_params(keywords, values, 0);
   ASSERT_STR_EQ(text, "host=db");
-  free(text);
+  pw__description_release(text);
 }
 
 static void test_keyword_arrays_expand_dbname(void **state) {
@@ -156,7 +168,7 @@ static void test_values_that_need_quoting_are_quoted(void **state) {
   char *text = pw__redact_params((const char *const[]){"dbname", "user", NULL},
                                  (const char *const[]){"my shop", "o'brien", NULL}, 0);
   ASSERT_STR_EQ(text, "dbname='my shop' user='o\\'brien'");
-  free(text);
+  pw__description_release(text);
 }
 
 /* pw__redact_text: free text such as a command-line argument, where only
@@ -211,6 +223,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_conninfo_keywords),
     cmocka_unit_test(test_conninfo_repeated_and_alternating),
+    cmocka_unit_test(test_conninfo_description_outlives_each_holder),
     cmocka_unit_test(test_conninfo_keeps_only_what_identifies_the_server),
     cmocka_unit_test(test_conninfo_quoted_values),
     cmocka_unit_test(test_conninfo_spaces_around_equals),

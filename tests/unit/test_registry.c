@@ -46,7 +46,7 @@ static void test_connections_open_and_finish(void **state) {
 static void test_conninfo_is_kept_with_the_connection(void **state) {
   pw__pool *pool = fresh_pool(PW__POOL_LIBPQ, "conninfo");
   const void *conn = fresh_handle();
-  char *conninfo = strdup("host=db user=app password=***");
+  char *conninfo = pw__redact_conninfo("host=db user=app password=x");
   pw__conn_opened(pool, conn, fake_stack(3), conninfo, PW__CONNECTED, true, 0, ms);
   pw__snapshot s;
   ASSERT_TRUE(pw__snapshot_take(&s), "pw__snapshot_take failed");
