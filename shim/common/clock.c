@@ -11,9 +11,16 @@
 
 pw__tsc_anchor pw__tsc;
 
-/* Anchored again once a reading is this far from the anchor: the error
- * between anchors is the rate's error over this span, nanoseconds. */
-#define SPAN_NS 10000000u
+/* Anchored again once a reading is a span from the anchor. Between
+ * anchors the error is the rate's error over the span: the rate is
+ * measured over the baseline since the first reading (to within the two
+ * clocks' skew at its ends, tens of nanoseconds), so a span of a
+ * sixteenth of the baseline keeps it to a few nanoseconds, up to a span
+ * of 250 ms. NTP's slewing of CLOCK_MONOTONIC (500 ppm at most, a few
+ * ppm in practice) adds at most 125 us over the longest span. A reading
+ * past the span costs a clock_gettime: the longer the span, the fewer. */
+#define SPAN_MIN_NS 1000000u
+#define SPAN_MAX_NS 250000000u
 /* No conversion until the counter's rate has been measured over this
  * long: the rate's error is the two clocks' skew over this baseline. */
 #define BASELINE_NS 1000000u
@@ -56,8 +63,13 @@ static void anchor(uint64_t tsc, uint64_t ns) {
   if (ns - origin_ns < BASELINE_NS || !ticks) return;
   bool expected = false;
   if (!atomic_compare_exchange_strong(&writing, &expected, true)) return; /* another thread is at it */
-  uint64_t mult = (uint64_t)(((unsigned __int128)(ns - origin_ns) << 32) / ticks);
-  uint64_t span = mult ? (uint64_t)(((unsigned __int128)SPAN_NS << 32) / mult) : 0;
+  /* Doubles: 53 bits are ample, and a 128-bit division is a library call. */
+  double baseline_ns = (double)(ns - origin_ns);
+  double ns_per_tick = baseline_ns / (double)ticks;
+  double span_ns = baseline_ns / 16;
+  span_ns = span_ns < SPAN_MIN_NS ? SPAN_MIN_NS : span_ns > SPAN_MAX_NS ? SPAN_MAX_NS : span_ns;
+  uint64_t mult = (uint64_t)(ns_per_tick * 4294967296.0);
+  uint64_t span = (uint64_t)(span_ns / ns_per_tick);
   uint64_t sequence = atomic_load_explicit(&pw__tsc.sequence, memory_order_relaxed);
   /* Release stores throughout: no field is seen before the odd count. */
   atomic_store_explicit(&pw__tsc.sequence, sequence + 1, memory_order_relaxed);

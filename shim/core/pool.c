@@ -109,8 +109,10 @@ pw__pool_cells *pw__pool_cells_find(pw__pool *pool) {
     .checkins = pw__cells_mine(&pool->checkins.cells, sizeof(uint64_t)),
     .wait = pw__histogram_mine(&pool->wait),
     .hold = pw__histogram_mine(&pool->hold),
+    .connect = pw__histogram_mine(&pool->connect),
   };
-  if (!found.checkouts || !found.checkins || !found.wait || !found.hold) return NULL;
+  if (!found.checkouts || !found.checkins || !found.wait || !found.hold || !found.connect)
+    return NULL;
   pw__pool_cells_last = found;
   return &pw__pool_cells_last;
 }

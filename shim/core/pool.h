@@ -80,15 +80,16 @@ typedef struct pw__pool {
   _Atomic long peak_checked_out; /* the struct's size rounds up: nothing follows on the line */
 } pw__pool;
 
-/* The calling thread's cells of a pool's checkout metrics: the counts
- * and the wait and hold times. A checkout and a checkin touch two each;
- * a thread working one pool finds all four with one compare (a lookup in
- * the thread's cell table is about fifteen instructions). */
+/* The calling thread's cells of a pool's hot metrics: the checkout and
+ * checkin counts and the wait, hold and connect times. A checkout, a
+ * checkin and a connect touch two each; a thread working one pool finds
+ * them all with one compare (a lookup in the thread's cell table is about
+ * fifteen instructions). */
 typedef struct pw__pool_cells {
   const pw__pool *pool;
   unsigned generation; /* pw__cells_generation when found */
   _Atomic uint64_t *checkouts, *checkins;
-  pw__histogram_cell *wait, *hold;
+  pw__histogram_cell *wait, *hold, *connect;
 } pw__pool_cells;
 
 extern __thread pw__pool_cells pw__pool_cells_last __attribute__((tls_model("initial-exec")));

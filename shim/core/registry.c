@@ -121,7 +121,8 @@ static void entry_free(shard *sh, conn_entry *e) {
 static inline void account_connect(pw__pool *pool, pw__connect_state state, uint64_t took_ns) {
   if (state == PW__CONNECTED) {
     pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-    pw__histogram_record(&pool->connect, took_ns);
+    pw__pool_cells *cells = pw__pool_cells_mine(pool);
+    if (cells) pw__histogram_cell_record(cells->connect, took_ns);
   } else if (state == PW__FAILED) {
     atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
   }
@@ -133,7 +134,10 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
   mark_used(pool);
   atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
   account_connect(pool, state, end_ns - start_ns);
-  if (blocking) pw__histogram_record(&pool->wait, end_ns - start_ns);
+  if (blocking) {
+    pw__pool_cells *cells = pw__pool_cells_mine(pool);
+    if (cells) pw__histogram_cell_record(cells->wait, end_ns - start_ns);
+  }
   if (!conn) { /* libpq could not even allocate a PGconn: nothing to track */
     pw__description_release(conninfo);
     return;
