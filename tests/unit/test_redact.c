@@ -17,11 +17,17 @@ static void check_redacted(char *text, const char *secret, const char *expected)
     ASSERT_NOT_CONTAINS(text, piece);
   }
   ASSERT_STR_EQ(text, expected);
-  pw__description_release(text);
+}
+
+/* The same for a connection's description, which is given back with
+ * pw__description_release. */
+static void check_description(char *description, const char *secret, const char *expected) {
+  check_redacted(description, secret, expected);
+  pw__description_release(description);
 }
 
 static void test_conninfo_keywords(void **state) {
-  check_redacted(
+  check_description(
       pw__redact_conninfo("host=db.example port=5433 dbname=shop user=app password=Xy7secret"),
       "Xy7secret", "host=db.example port=5433 dbname=shop user=app password=***");
 }
@@ -31,11 +37,11 @@ static void test_conninfo_keywords(void **state) {
  * must still each get their own, in any order. */
 static void test_conninfo_repeated_and_alternating(void **state) {
   for (int round = 0; round < 3; round++) {
-    check_redacted(pw__redact_conninfo("host=a dbname=x user=u password=Pw1secret"), "Pw1secret",
+    check_description(pw__redact_conninfo("host=a dbname=x user=u password=Pw1secret"), "Pw1secret",
                    "host=a dbname=x user=u password=***");
-    check_redacted(pw__redact_conninfo("host=b dbname=y user=v password=Pw1secret"), "Pw1secret",
+    check_description(pw__redact_conninfo("host=b dbname=y user=v password=Pw1secret"), "Pw1secret",
                    "host=b dbname=y user=v password=***");
-    check_redacted(pw__redact_conninfo("host=b dbname=y user=v password=Pw1secret"), "Pw1secret",
+    check_description(pw__redact_conninfo("host=b dbname=y user=v password=Pw1secret"), "Pw1secret",
                    "host=b dbname=y user=v password=***");
   }
 }
@@ -49,19 +55,19 @@ static void test_conninfo_description_outlives_each_holder(void **state) {
   char *other = pw__redact_conninfo("host=d dbname=z user=w password=Pw1secret");
   ASSERT_STR_EQ(second, "host=c dbname=z user=w password=***");
   pw__description_release(other);
-  check_redacted(second, "Pw1secret", "host=c dbname=z user=w password=***");
+  check_description(second, "Pw1secret", "host=c dbname=z user=w password=***");
 }
 
 static void test_conninfo_keeps_only_what_identifies_the_server(void **state) {
   /* The server, the user and the application name tell connections apart;
    * other keywords (sslkey paths, timeouts) are dropped. */
-  check_redacted(pw__redact_conninfo("application_name=web sslmode=require password=Xy7secret "
+  check_description(pw__redact_conninfo("application_name=web sslmode=require password=Xy7secret "
                                      "host=db user=app connect_timeout=5"),
                  "Xy7secret", "host=db user=app application_name=web password=***");
 }
 
 static void test_conninfo_quoted_values(void **state) {
-  check_redacted(pw__redact_conninfo("host='db one' dbname='my shop' password='pa ss\\'wo rd'"),
+  check_description(pw__redact_conninfo("host='db one' dbname='my shop' password='pa ss\\'wo rd'"),
                  "pa ss'wo rd", "host='db one' dbname='my shop' password=***");
   /* The quoted pieces of the password, one at a time. */
   char *text = pw__redact_conninfo("password='pa ss\\'wo rd' user=app");
@@ -72,7 +78,7 @@ static void test_conninfo_quoted_values(void **state) {
 }
 
 static void test_conninfo_spaces_around_equals(void **state) {
-  check_redacted(pw__redact_conninfo("  host = db   password =   Xy7secret   user= app "),
+  check_description(pw__redact_conninfo("  host = db   password =   Xy7secret   user= app "),
                  "Xy7secret", "host=db user=app password=***");
 }
 
@@ -93,43 +99,43 @@ static void test_conninfo_empty_password_is_no_password(void **state) {
 }
 
 static void test_uri_with_user_and_password(void **state) {
-  check_redacted(pw__redact_conninfo("postgresql://app:Xy7secret@db.example:5433/shop"), "Xy7secret",
+  check_description(pw__redact_conninfo("postgresql://app:Xy7secret@db.example:5433/shop"), "Xy7secret",
                  "host=db.example port=5433 dbname=shop user=app password=***");
-  check_redacted(pw__redact_conninfo("postgres://app:Xy7secret@db.example/shop?sslmode=require"),
+  check_description(pw__redact_conninfo("postgres://app:Xy7secret@db.example/shop?sslmode=require"),
                  "Xy7secret", "host=db.example dbname=shop user=app password=***");
 }
 
 static void test_uri_with_password_parameter(void **state) {
-  check_redacted(
+  check_description(
       pw__redact_conninfo("postgresql://app@db.example/shop?sslmode=require&password=Xy7secret"),
       "Xy7secret", "host=db.example dbname=shop user=app password=***");
-  check_redacted(pw__redact_conninfo("postgresql:///shop?host=/tmp&password=Xy7secret&user=app"),
+  check_description(pw__redact_conninfo("postgresql:///shop?host=/tmp&password=Xy7secret&user=app"),
                  "Xy7secret", "host=/tmp dbname=shop user=app password=***");
 }
 
 static void test_uri_with_ipv6_host(void **state) {
-  check_redacted(pw__redact_conninfo("postgresql://app:Xy7secret@[2001:db8::1]:5433/shop"),
+  check_description(pw__redact_conninfo("postgresql://app:Xy7secret@[2001:db8::1]:5433/shop"),
                  "Xy7secret", "host=[2001:db8::1] port=5433 dbname=shop user=app password=***");
 }
 
 static void test_uri_password_with_reserved_characters(void **state) {
   /* libpq looks for "user:password@" up to the first '/', so '?', '#', '&'
    * and '=' are part of the password (generated passwords hold them). */
-  check_redacted(pw__redact_conninfo("postgresql://app:Xy7?se=cret@db.example/shop"),
+  check_description(pw__redact_conninfo("postgresql://app:Xy7?se=cret@db.example/shop"),
                  "Xy7?se=cret", "host=db.example dbname=shop user=app password=***");
-  check_redacted(pw__redact_conninfo("postgresql://app:Xy7#sec&ret@db.example:5433/shop"),
+  check_description(pw__redact_conninfo("postgresql://app:Xy7#sec&ret@db.example:5433/shop"),
                  "Xy7#sec&ret", "host=db.example port=5433 dbname=shop user=app password=***");
 }
 
 static void test_uri_percent_encoded_password(void **state) {
-  check_redacted(pw__redact_conninfo("postgresql://app:Xy7%40secret@db/shop"), "Xy7%40secret",
+  check_description(pw__redact_conninfo("postgresql://app:Xy7%40secret@db/shop"), "Xy7%40secret",
                  "host=db dbname=shop user=app password=***");
 }
 
 static void test_keyword_arrays(void **state) {
   const char *const keywords[] = {"host", "port", "dbname", "user", "password", NULL};
   const char *const values[] = {"db.example", "5433", "shop", "app", "Xy7secret", NULL};
-  check_redacted(pw__redact_params(keywords, values, 0), "Xy7secret",
+  check_description(pw__redact_params(keywords, values, 0), "Xy7secret",
                  "host=db.example port=5433 dbname=shop user=app password=***");
 }
 
@@ -146,20 +152,20 @@ static void test_keyword_arrays_expand_dbname(void **state) {
   /* With expand_dbname, a dbname value may itself carry the password. */
   const char *const keywords[] = {"dbname", "application_name", NULL};
   const char *const uri[] = {"postgresql://app:Xy7secret@db/shop", "web", NULL};
-  check_redacted(pw__redact_params(keywords, uri, 1), "Xy7secret",
+  check_description(pw__redact_params(keywords, uri, 1), "Xy7secret",
                  "host=db dbname=shop user=app application_name=web password=***");
   const char *const conninfo[] = {"host=db dbname=shop password=Xy7secret", "web", NULL};
-  check_redacted(pw__redact_params(keywords, conninfo, 1), "Xy7secret",
+  check_description(pw__redact_params(keywords, conninfo, 1), "Xy7secret",
                  "host=db dbname=shop application_name=web password=***");
 }
 
 static void test_login_arguments(void **state) {
-  check_redacted(pw__redact_login("db.example", "5433", "shop", "app", "Xy7secret"), "Xy7secret",
+  check_description(pw__redact_login("db.example", "5433", "shop", "app", "Xy7secret"), "Xy7secret",
                  "host=db.example port=5433 dbname=shop user=app password=***");
   /* PQsetdbLogin's dbname may be a whole conninfo string or URI. */
-  check_redacted(pw__redact_login(NULL, NULL, "host=db password=Xy7secret", "app", NULL),
+  check_description(pw__redact_login(NULL, NULL, "host=db password=Xy7secret", "app", NULL),
                  "Xy7secret", "host=db user=app password=***");
-  check_redacted(pw__redact_login(NULL, "", "postgresql://app:Xy7secret@db/shop", NULL, ""),
+  check_description(pw__redact_login(NULL, "", "postgresql://app:Xy7secret@db/shop", NULL, ""),
                  "Xy7secret", "host=db dbname=shop user=app password=***");
 }
 
@@ -174,7 +180,9 @@ static void test_values_that_need_quoting_are_quoted(void **state) {
 /* pw__redact_text: free text such as a command-line argument, where only
  * the secrets are replaced and everything else is kept. */
 static void check_text(const char *text, const char *secret, const char *expected) {
-  check_redacted(pw__redact_text(text), secret, expected);
+  char *redacted = pw__redact_text(text);
+  check_redacted(redacted, secret, expected);
+  free(redacted);
 }
 
 static void test_text_keeps_all_but_the_password(void **state) {
