@@ -38,11 +38,11 @@ static void test_conninfo_keywords(void **state) {
 static void test_conninfo_repeated_and_alternating(void **state) {
   for (int round = 0; round < 3; round++) {
     check_description(pw__redact_conninfo("host=a dbname=x user=u password=Pw1secret"), "Pw1secret",
-                   "host=a dbname=x user=u password=***");
+                      "host=a dbname=x user=u password=***");
     check_description(pw__redact_conninfo("host=b dbname=y user=v password=Pw1secret"), "Pw1secret",
-                   "host=b dbname=y user=v password=***");
+                      "host=b dbname=y user=v password=***");
     check_description(pw__redact_conninfo("host=b dbname=y user=v password=Pw1secret"), "Pw1secret",
-                   "host=b dbname=y user=v password=***");
+                      "host=b dbname=y user=v password=***");
   }
 }
 
@@ -63,12 +63,12 @@ static void test_conninfo_keeps_only_what_identifies_the_server(void **state) {
    * other keywords (sslkey paths, timeouts) are dropped. */
   check_description(pw__redact_conninfo("application_name=web sslmode=require password=Xy7secret "
                                      "host=db user=app connect_timeout=5"),
-                 "Xy7secret", "host=db user=app application_name=web password=***");
+                    "Xy7secret", "host=db user=app application_name=web password=***");
 }
 
 static void test_conninfo_quoted_values(void **state) {
   check_description(pw__redact_conninfo("host='db one' dbname='my shop' password='pa ss\\'wo rd'"),
-                 "pa ss'wo rd", "host='db one' dbname='my shop' password=***");
+                    "pa ss'wo rd", "host='db one' dbname='my shop' password=***");
   /* The quoted pieces of the password, one at a time. */
   char *text = pw__redact_conninfo("password='pa ss\\'wo rd' user=app");
   ASSERT_NOT_CONTAINS(text, "wo rd");
@@ -79,7 +79,7 @@ static void test_conninfo_quoted_values(void **state) {
 
 static void test_conninfo_spaces_around_equals(void **state) {
   check_description(pw__redact_conninfo("  host = db   password =   Xy7secret   user= app "),
-                 "Xy7secret", "host=db user=app password=***");
+                    "Xy7secret", "host=db user=app password=***");
 }
 
 static void test_conninfo_without_password(void **state) {
@@ -100,9 +100,9 @@ static void test_conninfo_empty_password_is_no_password(void **state) {
 
 static void test_uri_with_user_and_password(void **state) {
   check_description(pw__redact_conninfo("postgresql://app:Xy7secret@db.example:5433/shop"), "Xy7secret",
-                 "host=db.example port=5433 dbname=shop user=app password=***");
+                    "host=db.example port=5433 dbname=shop user=app password=***");
   check_description(pw__redact_conninfo("postgres://app:Xy7secret@db.example/shop?sslmode=require"),
-                 "Xy7secret", "host=db.example dbname=shop user=app password=***");
+                    "Xy7secret", "host=db.example dbname=shop user=app password=***");
 }
 
 static void test_uri_with_password_parameter(void **state) {
@@ -110,33 +110,33 @@ static void test_uri_with_password_parameter(void **state) {
       pw__redact_conninfo("postgresql://app@db.example/shop?sslmode=require&password=Xy7secret"),
       "Xy7secret", "host=db.example dbname=shop user=app password=***");
   check_description(pw__redact_conninfo("postgresql:///shop?host=/tmp&password=Xy7secret&user=app"),
-                 "Xy7secret", "host=/tmp dbname=shop user=app password=***");
+                    "Xy7secret", "host=/tmp dbname=shop user=app password=***");
 }
 
 static void test_uri_with_ipv6_host(void **state) {
   check_description(pw__redact_conninfo("postgresql://app:Xy7secret@[2001:db8::1]:5433/shop"),
-                 "Xy7secret", "host=[2001:db8::1] port=5433 dbname=shop user=app password=***");
+                    "Xy7secret", "host=[2001:db8::1] port=5433 dbname=shop user=app password=***");
 }
 
 static void test_uri_password_with_reserved_characters(void **state) {
   /* libpq looks for "user:password@" up to the first '/', so '?', '#', '&'
    * and '=' are part of the password (generated passwords hold them). */
   check_description(pw__redact_conninfo("postgresql://app:Xy7?se=cret@db.example/shop"),
-                 "Xy7?se=cret", "host=db.example dbname=shop user=app password=***");
+                    "Xy7?se=cret", "host=db.example dbname=shop user=app password=***");
   check_description(pw__redact_conninfo("postgresql://app:Xy7#sec&ret@db.example:5433/shop"),
-                 "Xy7#sec&ret", "host=db.example port=5433 dbname=shop user=app password=***");
+                    "Xy7#sec&ret", "host=db.example port=5433 dbname=shop user=app password=***");
 }
 
 static void test_uri_percent_encoded_password(void **state) {
   check_description(pw__redact_conninfo("postgresql://app:Xy7%40secret@db/shop"), "Xy7%40secret",
-                 "host=db dbname=shop user=app password=***");
+                    "host=db dbname=shop user=app password=***");
 }
 
 static void test_keyword_arrays(void **state) {
   const char *const keywords[] = {"host", "port", "dbname", "user", "password", NULL};
   const char *const values[] = {"db.example", "5433", "shop", "app", "Xy7secret", NULL};
   check_description(pw__redact_params(keywords, values, 0), "Xy7secret",
-                 "host=db.example port=5433 dbname=shop user=app password=***");
+                    "host=db.example port=5433 dbname=shop user=app password=***");
 }
 
 static void test_keyword_arrays_skip_empty_and_null_values(void **state) {
@@ -153,20 +153,20 @@ static void test_keyword_arrays_expand_dbname(void **state) {
   const char *const keywords[] = {"dbname", "application_name", NULL};
   const char *const uri[] = {"postgresql://app:Xy7secret@db/shop", "web", NULL};
   check_description(pw__redact_params(keywords, uri, 1), "Xy7secret",
-                 "host=db dbname=shop user=app application_name=web password=***");
+                    "host=db dbname=shop user=app application_name=web password=***");
   const char *const conninfo[] = {"host=db dbname=shop password=Xy7secret", "web", NULL};
   check_description(pw__redact_params(keywords, conninfo, 1), "Xy7secret",
-                 "host=db dbname=shop application_name=web password=***");
+                    "host=db dbname=shop application_name=web password=***");
 }
 
 static void test_login_arguments(void **state) {
   check_description(pw__redact_login("db.example", "5433", "shop", "app", "Xy7secret"), "Xy7secret",
-                 "host=db.example port=5433 dbname=shop user=app password=***");
+                    "host=db.example port=5433 dbname=shop user=app password=***");
   /* PQsetdbLogin's dbname may be a whole conninfo string or URI. */
   check_description(pw__redact_login(NULL, NULL, "host=db password=Xy7secret", "app", NULL),
-                 "Xy7secret", "host=db user=app password=***");
+                    "Xy7secret", "host=db user=app password=***");
   check_description(pw__redact_login(NULL, "", "postgresql://app:Xy7secret@db/shop", NULL, ""),
-                 "Xy7secret", "host=db dbname=shop user=app password=***");
+                    "Xy7secret", "host=db dbname=shop user=app password=***");
 }
 
 static void test_values_that_need_quoting_are_quoted(void **state) {
