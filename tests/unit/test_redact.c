@@ -99,8 +99,8 @@ static void test_conninfo_empty_password_is_no_password(void **state) {
 }
 
 static void test_uri_with_user_and_password(void **state) {
-  check_description(pw__redact_conninfo("postgresql://app:Xy7secret@db.example:5433/shop"), "Xy7secret",
-                    "host=db.example port=5433 dbname=shop user=app password=***");
+  check_description(pw__redact_conninfo("postgresql://app:Xy7secret@db.example:5433/shop"),
+                    "Xy7secret", "host=db.example port=5433 dbname=shop user=app password=***");
   check_description(pw__redact_conninfo("postgres://app:Xy7secret@db.example/shop?sslmode=require"),
                     "Xy7secret", "host=db.example dbname=shop user=app password=***");
 }
