@@ -15,8 +15,8 @@ pw__tsc_anchor pw__tsc;
  * anchors the error is the rate's error over the span: the rate is
  * measured over the baseline since the first reading (to within the two
  * clocks' skew at its ends, tens of nanoseconds), so a span of a
- * sixteenth of the baseline keeps it to a few nanoseconds, up to a span
- * of 250 ms. NTP's slewing of CLOCK_MONOTONIC (500 ppm at most, a few
+ * quarter of the baseline keeps it to a few nanoseconds, up to a span of
+ * 250 ms. NTP's slewing of CLOCK_MONOTONIC (500 ppm at most, a few
  * ppm in practice) adds at most 125 us over the longest span. A reading
  * past the span costs a clock_gettime: the longer the span, the fewer. */
 #define SPAN_MIN_NS 1000000u
@@ -66,7 +66,7 @@ static void anchor(uint64_t tsc, uint64_t ns) {
   /* Doubles: 53 bits are ample, and a 128-bit division is a library call. */
   double baseline_ns = (double)(ns - origin_ns);
   double ns_per_tick = baseline_ns / (double)ticks;
-  double span_ns = baseline_ns / 16;
+  double span_ns = baseline_ns / 4;
   span_ns = span_ns < SPAN_MIN_NS ? SPAN_MIN_NS : span_ns > SPAN_MAX_NS ? SPAN_MAX_NS : span_ns;
   uint64_t mult = (uint64_t)(ns_per_tick * 4294967296.0);
   uint64_t span = (uint64_t)(span_ns / ns_per_tick);

@@ -197,15 +197,18 @@ def sqlalchemy_pairs(r):
 def process_start(r):
     """Start and exit of a program that never touches libpq (/bin/true):
     what every process pays that inherits the preload, a shell or a
-    compiler under `poolwatch run make` included."""
-    count = 30 if r.quick else 100
-    def measure(shim):
-        env = r.env(shim)
-        t0 = time.monotonic_ns()
-        for _ in range(count):
-            subprocess.run(["/bin/true"], env=env, check=True)
-        return (time.monotonic_ns() - t0) / count
-    return r.ab(measure)
+    compiler under `poolwatch run make` included. pwstart starts it with no
+    preload, an empty preloaded library and the shim in turn, and gives each
+    one's median; an empty library shows what any preload costs. Returns
+    the samples without, with the empty library, and with the shim."""
+    count = 400 if r.quick else 2000
+    empty = os.path.join(r.bin, "libpwbench_empty.so")
+    samples = ([], [], [])
+    for _ in range(r.rounds):
+        out, _, _ = r.run([f"{r.bin}/pwstart", str(count), "/bin/true", "-", empty, r.lib], False)
+        for line, sample in zip(out.splitlines(), samples):
+            sample.append(float(line.split("median_ns=")[1]))
+    return samples
 
 
 def exit_report(r, out_dir):
@@ -356,8 +359,10 @@ def benchmark(r):
     add("pgbench -S -n -c 2 (tps)", "rate", "tps", tps,
         target=("ratio ≥ 0.98", lambda row: row.ratio() >= 0.98))
     add("… pgbench CPU time per transaction", "time", "us", cpu)
-    add("start and exit of /bin/true (per process)", "time", "ms", process_start(r),
+    without, empty, with_ = process_start(r)
+    add("start and exit of /bin/true (per process)", "time", "ms", (without, with_),
         target=("added ≤ 0.1 ms", lambda row: row.added() <= 0.1e6))
+    add("… the same with an empty library preloaded instead", "time", "ms", (without, empty))
     maps = {shim: mapped_objects(r, shim) for shim in (False, True)}
     faults = page_faults(r)
     live = live_view(r)
