@@ -1,10 +1,11 @@
 /* The per-thread cache of stacks with source frames. */
 #include "core/source_stacks.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/stack_cache.h"
 
 /* Sets of WAYS entries, chosen by the key: a thread's hot call sites
  * usually enter poolwatch at the same native frame, and differ only in
@@ -20,9 +21,7 @@ typedef struct entry {
   const pw__stack *stack; /* NULL: empty */
   int depth, natives, count, runs;
   unsigned next_victim; /* in a set's first entry: the way the next store replaces */
-  struct {
-    uintptr_t slot, address;
-  } chain[MAX_NATIVE];
+  pw__return_link chain[MAX_NATIVE];
   uintptr_t words[MAX_WORDS];
   int run_end[MAX_WORDS];
 } entry;
@@ -30,10 +29,8 @@ typedef struct entry {
 /* Allocated on a thread's first capture in interpreted code, freed when
  * it exits. */
 static __thread entry *entries __attribute__((tls_model("initial-exec")));
-static pthread_key_t cleanup_key;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
-static void make_key(void) { pthread_key_create(&cleanup_key, free); }
+static void forget_entries(void) { entries = NULL; }
 
 static uint64_t hash_source(const pw__source_stack *s) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)s->count ^ ((uint64_t)s->runs << 32);
@@ -53,16 +50,6 @@ static bool same_source(const entry *e, uint64_t hash, const pw__source_stack *s
          memcmp(e->run_end, s->run_end, (size_t)s->runs * sizeof(int)) == 0;
 }
 
-/* Whether E's native return addresses still sit where they were found:
- * the slots lie in the callers' frames, above the capture on this
- * thread's stack, so they can be read. */
-static bool chain_holds(const entry *e) {
-  uintptr_t differ = 0;
-  for (int i = 0; i < e->natives; i++)
-    differ |= *(const uintptr_t *)e->chain[i].slot ^ e->chain[i].address;
-  return !differ;
-}
-
 const pw__stack *pw__source_stacks_find(uintptr_t frame, uintptr_t return_to, int depth,
                                         const pw__source_stack *source) {
   if (!entries) return NULL;
@@ -71,7 +58,8 @@ const pw__stack *pw__source_stacks_find(uintptr_t frame, uintptr_t return_to, in
   for (int w = 0; w < WAYS; w++) {
     const entry *e = &set[w];
     if (e->stack && e->frame == frame && e->return_to == return_to && e->depth == depth &&
-        same_source(e, hash, source) && chain_holds(e))
+        same_source(e, hash, source) &&
+        pw__return_chain_holds(e->chain, (unsigned)e->natives))
       return e->stack;
   }
   return NULL;
@@ -81,21 +69,13 @@ void pw__source_stacks_store(uintptr_t frame, uintptr_t return_to, int depth,
                              const pw__source_stack *source, const uintptr_t *native,
                              const uintptr_t *slots, int n, const pw__stack *stack) {
   if (!stack || n > MAX_NATIVE || source->count > MAX_WORDS || source->runs > MAX_WORDS) return;
-  if (!entries) {
-    pthread_once(&key_once, make_key);
-    if (!(entries = calloc(SETS * WAYS, sizeof(entry)))) return;
-    pthread_setspecific(cleanup_key, entries);
-  }
+  if (!entries && !(entries = pw__cache_calloc(SETS * WAYS, sizeof(entry), forget_entries)))
+    return;
   uint64_t hash = hash_source(source);
   entry *set = set_for(frame, return_to, hash);
-  /* An empty way first, then round robin. */
-  entry *e = NULL;
-  for (int w = 0; w < WAYS && !e; w++)
-    if (!set[w].stack) e = &set[w];
-  if (!e) {
-    e = &set[set->next_victim % WAYS];
-    set->next_victim++;
-  }
+  unsigned occupied = 0;
+  for (unsigned w = 0; w < WAYS; w++) occupied |= (set[w].stack != NULL) << w;
+  entry *e = &set[pw__cache_way_to_fill(occupied, WAYS, &set->next_victim)];
   e->frame = frame;
   e->return_to = return_to;
   e->hash = hash;

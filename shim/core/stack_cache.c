@@ -27,38 +27,52 @@ typedef struct entry {
   /* Where each return address was found, and the address itself, side
    * by side: a hit reads the pairs in order, and nothing of the stack
    * record, whose frames may sit on lines another thread just wrote. */
-  struct {
-    uintptr_t slot, address;
-  } chain[PW__MAX_STACK_DEPTH];
+  pw__return_link chain[PW__MAX_STACK_DEPTH];
 } entry;
 
 /* Allocated on a thread's first capture and freed when it exits: about
  * 65 KiB, so threads that never check out pay nothing. */
 static __thread entry *entries __attribute__((tls_model("initial-exec")));
+
+/* The caches' memory of each thread (this one's and source_stacks.c's),
+ * freed by one thread-exit destructor. */
+#define CACHES 2
+typedef struct cache_block {
+  void *memory;
+  void (*forget)(void);
+} cache_block;
+static __thread cache_block caches[CACHES] __attribute__((tls_model("initial-exec")));
 static pthread_key_t cleanup_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
-static void make_key(void) { pthread_key_create(&cleanup_key, free); }
+static void free_caches(void *unused) {
+  (void)unused;
+  for (int i = 0; i < CACHES; i++) {
+    if (!caches[i].memory) continue;
+    caches[i].forget();
+    free(caches[i].memory);
+    caches[i].memory = NULL;
+  }
+}
+
+static void make_key(void) { pthread_key_create(&cleanup_key, free_caches); }
+
+void *pw__cache_calloc(size_t count, size_t size, void (*forget)(void)) {
+  int slot = 0;
+  while (slot < CACHES && caches[slot].memory) slot++;
+  if (slot == CACHES) return NULL;
+  pthread_once(&key_once, make_key);
+  if (!(caches[slot].memory = calloc(count, size))) return NULL;
+  caches[slot].forget = forget;
+  pthread_setspecific(cleanup_key, caches); /* non-NULL: the destructor runs */
+  return caches[slot].memory;
+}
+
+static void forget_entries(void) { entries = NULL; }
 
 static entry *set_for(uintptr_t frame, uintptr_t return_to) {
   uint64_t h = (frame ^ (return_to << 7)) * 0x9E3779B97F4A7C15ull;
   return &entries[(h >> 40) % SETS * WAYS];
-}
-
-/* Whether E's chain of return addresses still sits where it was found. */
-__attribute__((optimize("no-tree-vectorize"))) static inline bool chain_holds(const entry *e) {
-  /* The slots lie in the callers' frames, above FRAME on this thread's
-   * stack, so they can be read. Differences are gathered without a branch
-   * per frame: a hit, the common case, reads them all anyway. Scalar and
-   * unrolled: four instructions a frame (load the slot's address, load
-   * the slot, compare, gather), where the vectorized loop the compiler
-   * makes by default takes six. */
-  uintptr_t differ = 0;
-  unsigned depth = e->depth;
-#pragma GCC unroll 4
-  for (unsigned i = 0; i < depth; i++)
-    differ |= *(const uintptr_t *)e->chain[i].slot ^ e->chain[i].address;
-  return !differ;
 }
 
 const pw__stack *pw__stack_cache_find(uintptr_t frame, uintptr_t return_to) {
@@ -72,7 +86,8 @@ const pw__stack *pw__stack_cache_find(uintptr_t frame, uintptr_t return_to) {
   for (unsigned i = 0; i < WAYS; i++) {
     unsigned w = (first + i) % WAYS;
     const entry *e = &set[w];
-    if (e->stack && e->frame == frame && e->return_to == return_to && chain_holds(e)) {
+    if (e->stack && e->frame == frame && e->return_to == return_to &&
+        pw__return_chain_holds(e->chain, e->depth)) {
       set->last_hit = w;
       return e->stack;
     }
@@ -83,20 +98,11 @@ const pw__stack *pw__stack_cache_find(uintptr_t frame, uintptr_t return_to) {
 void pw__stack_cache_store(uintptr_t frame, uintptr_t return_to, const pw__stack *stack,
                            const uintptr_t *slots) {
   if (!stack) return;
-  if (!entries) {
-    pthread_once(&key_once, make_key);
-    if (!(entries = calloc(ENTRIES, sizeof(entry)))) return;
-    pthread_setspecific(cleanup_key, entries);
-  }
+  if (!entries && !(entries = pw__cache_calloc(ENTRIES, sizeof(entry), forget_entries))) return;
   entry *set = set_for(frame, return_to);
-  /* An empty way first, then round robin. */
-  entry *e = NULL;
-  for (int w = 0; w < WAYS && !e; w++)
-    if (!set[w].stack) e = &set[w];
-  if (!e) {
-    e = &set[set->next_victim % WAYS];
-    set->next_victim++;
-  }
+  unsigned occupied = 0;
+  for (unsigned w = 0; w < WAYS; w++) occupied |= (set[w].stack != NULL) << w;
+  entry *e = &set[pw__cache_way_to_fill(occupied, WAYS, &set->next_victim)];
   e->frame = frame;
   e->return_to = return_to;
   e->stack = stack;

@@ -1,5 +1,6 @@
 /* Stack interning: identical stacks share one record (records and leak
  * groups compare stacks by pointer), distinct ones never do. */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "core/stack.h"
@@ -105,6 +106,39 @@ static void test_capture_depth_is_bounded(void **state) {
   ASSERT_TRUE(pw__stack_capture(100000)->depth <= 128, "depth 100000 was not clamped to 128");
 }
 
+/* A thread-exit destructor that runs after the stack cache's own (a
+ * program's pthread key, created later) and checks out again: the cache
+ * was freed, and the capture must start a new one, not read freed
+ * memory (the sanitizer run would see it). */
+static pthread_key_t late_key;
+static const pw__stack *captured_late[2];
+
+/* Volatile, so the loop stays a loop: one call site, twice. */
+static volatile int late_captures = 2;
+
+static void capture_at_exit(void *slot) {
+  const pw__stack **out = slot;
+  for (int i = 0; i < late_captures; i++) out[i] = capture_here();
+}
+
+static void *thread_that_captures_at_exit(void *unused) {
+  (void)unused;
+  capture_here(); /* the cache and its thread-exit destructor exist from here */
+  pthread_setspecific(late_key, captured_late);
+  return NULL;
+}
+
+static void test_capture_after_the_cache_is_freed(void **state) {
+  ASSERT_EQ(pthread_key_create(&late_key, capture_at_exit), 0);
+  pthread_t t;
+  ASSERT_EQ(pthread_create(&t, NULL, thread_that_captures_at_exit, NULL), 0);
+  ASSERT_EQ(pthread_join(t, NULL), 0);
+  ASSERT_TRUE(captured_late[0] != NULL && captured_late[0] == captured_late[1],
+              "a capture in a late thread-exit destructor failed or gave two stacks (%p, %p)",
+              (const void *)captured_late[0], (const void *)captured_late[1]);
+  pthread_key_delete(late_key);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_identical_frames_share_one_record),
@@ -114,6 +148,7 @@ int main(void) {
     cmocka_unit_test(test_foreach_visits_every_stack),
     cmocka_unit_test(test_capture_interns_by_call_site),
     cmocka_unit_test(test_capture_depth_is_bounded),
+    cmocka_unit_test(test_capture_after_the_cache_is_freed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
