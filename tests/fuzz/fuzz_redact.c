@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(text, data, size);
   text[size] = '\0';
 
-  free(pw__redact_conninfo(text));
+  pw__description_release(pw__redact_conninfo(text));
   char *safe = pw__redact_text(text);
   /* "password=VALUE" at the start with a plain VALUE of 6+ letters: the
    * value is gone. */
@@ -55,9 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     keywords[i / 2] = parts[i];
     values[i / 2] = parts[i + 1];
   }
-  free(pw__redact_params(keywords, values, 1));
-  free(pw__redact_params(keywords, values, 0));
-  free(pw__redact_login(parts[0], parts[1], parts[2], parts[3], parts[4]));
+  pw__description_release(pw__redact_params(keywords, values, 1));
+  pw__description_release(pw__redact_params(keywords, values, 0));
+  pw__description_release(pw__redact_login(parts[0], parts[1], parts[2], parts[3], parts[4]));
   free(text);
   return 0;
 }
