@@ -5,6 +5,7 @@ captures one stack (at the checkout); run with POOLWATCH_STACK_DEPTH=0
 Python stack costs.
 
 Usage: python_capture.py SECONDS DEPTH; prints ns_per_op=... (CPU time) pairs=...
+SECONDS 0 runs only the 2,000 warm-up pairs (for instruction counts).
 Needs libpoolwatch.so preloaded (it defines the pw_v1_* functions).
 """
 import ctypes
@@ -48,6 +49,9 @@ def timed(count):
 def main():
     seconds, depth = float(sys.argv[1]), int(sys.argv[2])
     nested(depth, 2000)  # warm: stacks interned, caches filled
+    if seconds == 0:
+        print("pairs=2000")
+        return
     count, total = 2000, 0
     while True:
         elapsed = nested(depth, count)

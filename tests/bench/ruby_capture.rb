@@ -5,11 +5,14 @@
 # Ruby stack costs (python_capture.py measures the same for Python).
 #
 # Usage: ruby ruby_capture.rb SECONDS DEPTH; prints ns_per_op=... (CPU time) pairs=...
+# SECONDS 0 runs only the 2,000 warm-up pairs (for instruction counts).
 # Needs libpoolwatch.so preloaded (it defines the pw_v1_* functions).
 require 'fiddle'
 
 def bind(name, arguments, result)
-  Fiddle::Function.new(Fiddle::Handle::DEFAULT["pw_v1_#{name}"], arguments, result)
+  # need_gvl: the call keeps the GVL, as poolwatch's own Ruby support does (a
+  # release and reacquire per call would dwarf the capture).
+  Fiddle::Function.new(Fiddle::Handle::DEFAULT["pw_v1_#{name}"], arguments, result, need_gvl: true)
 end
 
 POINTER, INT, VOID = Fiddle::TYPE_VOIDP, Fiddle::TYPE_INT, Fiddle::TYPE_VOID
@@ -42,6 +45,10 @@ end
 
 seconds, depth = Float(ARGV[0]), Integer(ARGV[1])
 nested(depth, 2000) # warm: stacks interned, caches filled
+if seconds.zero?
+  puts 'pairs=2000'
+  exit
+end
 count = 2000
 loop do
   elapsed = nested(depth, count)
