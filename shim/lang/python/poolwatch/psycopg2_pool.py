@@ -37,6 +37,10 @@ def instrument(module):
     original_getconn = Abstract._getconn
     original_putconn = Abstract._putconn
     original_closeall = Abstract._closeall
+    # Read as attributes with a class default, never through __dict__:
+    # asking CPython 3.11 for an object's __dict__ turns its attributes
+    # into a dictionary for good, and the pool's own reads slow down.
+    Abstract._poolwatch = None
 
     def __init__(self, minconn, maxconn, *args, **kwargs):
         # Declared before the pool opens its first connections.
@@ -47,7 +51,7 @@ def instrument(module):
 
     def _connect(self, key=None):
         conn = original_connect(self, key)
-        handle = self.__dict__.get("_poolwatch")
+        handle = self._poolwatch
         if handle is not None:
             pointer = handle_of(conn)
             self._poolwatch_conns[id(conn)] = pointer
@@ -55,7 +59,7 @@ def instrument(module):
         return conn
 
     def _getconn(self, key=None):
-        handle = self.__dict__.get("_poolwatch")
+        handle = self._poolwatch
         if handle is None or (key is not None and key in self._used):
             return original_getconn(self, key)  # the same checkout again
         start = perf_counter()
@@ -70,7 +74,7 @@ def instrument(module):
         return conn
 
     def _putconn(self, conn, key=None, close=False):
-        handle = self.__dict__.get("_poolwatch")
+        handle = self._poolwatch
         known = key is not None or id(conn) in self._rused
         if handle is None or self.closed or not known:
             return original_putconn(self, conn, key, close)  # raises PoolError
@@ -85,7 +89,7 @@ def instrument(module):
                 api.conn_closed(handle, pointer)
 
     def _closeall(self):
-        handle = self.__dict__.get("_poolwatch")
+        handle = self._poolwatch
         if handle is not None and not self.closed:
             # Before the real close: one the program still holds is
             # closed under its feet (closed_while_checked_out).

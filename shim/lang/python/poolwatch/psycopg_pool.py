@@ -19,7 +19,7 @@ from poolwatch.connections import handle_of, in_transaction
 
 
 def _pool_state(pool):
-    handle = pool.__dict__.get("_poolwatch")
+    handle = pool._poolwatch
     if handle is None:
         handle = api.declare("psycopg_pool", pool.name, pool.min_size, pool.max_size)
         pool._poolwatch = handle
@@ -36,6 +36,11 @@ def instrument(module):
     original_putconn = Pool.putconn
     original_close = Pool.close
     connection_close = Connection.close
+    # Read as attributes with a class default, never through __dict__ (see
+    # psycopg2_pool): the pool's handle, and each connection's (handle of
+    # its pool, its own).
+    Pool._poolwatch = None
+    Connection._poolwatch = None
 
     def _connect(self, *args, **kwargs):
         conn = original_connect(self, *args, **kwargs)
@@ -53,12 +58,12 @@ def instrument(module):
         except PoolTimeout:
             api.checkout_waited(handle, None, c_double(perf_counter() - start))
             raise
-        owner = getattr(conn, "_poolwatch", None)
+        owner = conn._poolwatch
         api.checkout_waited(handle, owner[1] if owner else handle_of(conn), c_double(perf_counter() - start))
         return conn
 
     def putconn(self, conn, *args, **kwargs):
-        owner = getattr(conn, "_poolwatch", None)
+        owner = conn._poolwatch
         if owner is not None and conn._pool is self:
             api.checkin(owner[0], owner[1], 1 if in_transaction(conn) else 0)
         return original_putconn(self, conn, *args, **kwargs)
@@ -67,13 +72,14 @@ def instrument(module):
         try:
             return original_close(self, *args, **kwargs)
         finally:
-            if self.closed and "_poolwatch" in self.__dict__:
+            if self.closed and self._poolwatch is not None:
                 api.pool_close(self._poolwatch)
 
     def close_connection(self):
         # The pool closes its connections itself (shrinking, expiry, a
         # broken connection, closing the pool): each leaves the pool.
-        owner = self.__dict__.pop("_poolwatch", None)
+        owner = self._poolwatch
+        self._poolwatch = None
         if owner is not None and not self.closed:
             api.conn_closed(owner[0], owner[1])
         return connection_close(self)
