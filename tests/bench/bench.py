@@ -307,7 +307,8 @@ def benchmark(r):
                                      ).returncode == 0
     ir = {"zdb": callgrind_per_pair(r, "zdb"), "api": callgrind_per_pair(r, "api"),
           "connect": callgrind_per_connect(r), "start": callgrind_start(r),
-          "sqlalchemy": callgrind_sqlalchemy_pairs(r) if have_sqlalchemy else None}
+          "sqlalchemy": callgrind_sqlalchemy_pairs(r) if have_sqlalchemy else None,
+          "engine": callgrind_sqlalchemy_pairs(r, mode=("--engine",)) if have_sqlalchemy else None}
     captures = {language: callgrind_capture(r, *capture_command(r, language))
                 for language in CAPTURE_SCRIPTS if shutil.which(CAPTURE_SCRIPTS[language][0])}
     wall, cpu = pairs(r, "zdb", 1, frames=DEFAULT_STACK_DEPTH)
@@ -411,7 +412,9 @@ def benchmark(r):
                 ("connect", "PQconnectdb + PQfinish, client side, per connect", 1000),
                 ("start", "start and exit of /bin/true, whole process", None),
                 ("sqlalchemy", "SQLAlchemy 1.4 QueuePool checkout+checkin under `poolwatch "
-                 "run`, per pair (2,000 pairs against 0)", "1.10")):
+                 "run`, per pair (2,000 pairs against 0)", "1.10"),
+                ("engine", "… the same through `Engine.connect()` and `Connection.close()`",
+                 "1.10")):
             if ir[key]:
                 a, b = ir[key]
                 if isinstance(target, str):

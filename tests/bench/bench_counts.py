@@ -66,9 +66,10 @@ def callgrind_per_connect(r):
     return result
 
 
-def callgrind_sqlalchemy_pairs(r, pairs=2000):
+def callgrind_sqlalchemy_pairs(r, pairs=2000, mode=()):
     """Instructions per SQLAlchemy QueuePool checkout+checkin
-    (sqlalchemy_pairs.py), the plain interpreter against the same with the
+    (sqlalchemy_pairs.py, with MODE's options), the plain interpreter
+    against the same with the
     preload and the Python package, as `poolwatch run` sets them up: a run
     of PAIRS pairs less a run of none, over PAIRS. PYTHONHASHSEED is fixed,
     so the two runs start alike and the difference is exact (with random
@@ -85,8 +86,8 @@ def callgrind_sqlalchemy_pairs(r, pairs=2000):
             with tempfile.TemporaryDirectory(prefix="pwbench-") as out_dir:
                 extra = {"PYTHONPATH": package, "POOLWATCH_QUIET": "1",
                          "POOLWATCH_OUTPUT_DIR": out_dir}
-                totals = [callgrind_total(r, ["/usr/bin/python3", script, "--pairs", str(n)],
-                                          None, shim, extra)[0] for n in (0, pairs)]
+                totals = [callgrind_total(r, ["/usr/bin/python3", script, *mode, "--pairs",
+                                              str(n)], None, shim, extra)[0] for n in (0, pairs)]
             result.append((totals[1] - totals[0]) / pairs)
         return result
     finally:

@@ -7,6 +7,10 @@ Connection). bench.py runs it plainly and under `poolwatch run`.
                                     the CPU time per pair, cpu_ns_per_op
     sqlalchemy_pairs.py --pairs N   exactly N pairs (for instruction
                                     counts under callgrind: N and 0)
+
+With --engine first, each pair is Engine.connect() and Connection.close()
+instead, the way most programs check a connection out (a Connection
+around the pool's checkout).
 """
 import sys
 import time
@@ -15,11 +19,15 @@ import sqlalchemy
 
 engine = sqlalchemy.create_engine("postgresql+psycopg2://", pool_size=4, max_overflow=0)
 pool = engine.pool
-pool.connect().close()  # the connect itself is not what is measured
+checkout = pool.connect
+if sys.argv[1:2] == ["--engine"]:
+    checkout = engine.connect
+    del sys.argv[1]
+checkout().close()  # the connect itself is not what is measured
 
 if sys.argv[1:2] == ["--pairs"]:
     for _ in range(int(sys.argv[2])):
-        pool.connect().close()
+        checkout().close()
     sys.exit(0)
 
 seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
@@ -29,7 +37,7 @@ start = time.perf_counter_ns()
 deadline = start + int(seconds * 1e9)
 while True:
     for _ in range(200):
-        pool.connect().close()
+        checkout().close()
     pairs += 200
     now = time.perf_counter_ns()
     if now >= deadline:
