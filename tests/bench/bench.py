@@ -307,6 +307,7 @@ def benchmark(r):
                                      ).returncode == 0
     ir = {"zdb": callgrind_per_pair(r, "zdb"), "api": callgrind_per_pair(r, "api"),
           "connect": callgrind_per_connect(r), "start": callgrind_start(r),
+          "start_empty": callgrind_start(r, os.path.join(r.bin, "libpwbench_empty.so")),
           "sqlalchemy": callgrind_sqlalchemy_pairs(r) if have_sqlalchemy else None,
           "engine": callgrind_sqlalchemy_pairs(r, mode=("--engine",)) if have_sqlalchemy else None}
     captures = {language: callgrind_capture(r, *capture_command(r, language))
@@ -379,6 +380,7 @@ def benchmark(r):
         samples, checked = exit_report(r, out_dir)
     add("exit with 100,000 leaked checkouts from 1,000 stacks (exit() to process end)",
         "time", "s", samples, target=("< 2 s", lambda row: row.b() < 2e9))
+    clock_costs = r.run([f"{r.bin}/pwbench", "clock"], False)[0].strip()
     per_checkout, n_checkouts = memory(r, "mem-checkouts", 100000)
     per_stack, n_stacks = memory(r, "mem-stacks", 14)
 
@@ -388,6 +390,7 @@ def benchmark(r):
               + (" — the machine was busy: expect noise" if load_before > 0.5 * os.cpu_count()
                  else ""),
               f"- default POOLWATCH_STACK_DEPTH: {DEFAULT_STACK_DEPTH}",
+              f"- one clock reading here (pwbench clock, ns): {clock_costs}",
               f"- {r.rounds} rounds per workload (connect, pgbench: {r.noisy_rounds}), without "
               f"and with the shim in turn (A B B A ...); medians{' (--quick)' if r.quick else ''}",
               "- ns/pair: wall time × threads ÷ pairs (what each thread pays per pair)",
@@ -398,7 +401,8 @@ def benchmark(r):
     lines += ["", "Objects a process that never uses libpq maps because of the shim (`/bin/cat "
               f"/proc/self/maps`): {', '.join(added_maps) or 'none'} (target: libpoolwatch.so "
               f"alone: {'met' if len(added_maps) == 1 and added_maps[0].startswith('libpoolwatch.so') else 'NOT met'}); page faults of "
-              f"one /bin/true: {faults[0]} without, {faults[1]} with."]
+              f"one /bin/true: {faults[0]} without, {faults[1]} with an empty library "
+              f"preloaded, {faults[2]} with the shim."]
     if any(ir.values()):
         lines += ["", "| callgrind: instructions | without shim | with shim | added | target | met |",
                   "|---|---:|---:|---:|---|---|"]
@@ -411,6 +415,7 @@ def benchmark(r):
                  "per pair", None),
                 ("connect", "PQconnectdb + PQfinish, client side, per connect", 1000),
                 ("start", "start and exit of /bin/true, whole process", None),
+                ("start_empty", "… the same with an empty library preloaded instead", None),
                 ("sqlalchemy", "SQLAlchemy 1.4 QueuePool checkout+checkin under `poolwatch "
                  "run`, per pair (2,000 pairs against 0)", "1.10"),
                 ("engine", "… the same through `Engine.connect()` and `Connection.close()`",

@@ -110,22 +110,19 @@ def callgrind_capture(r, argv, extra, frames=20):
     return total / parse(out)["pairs"]
 
 
-def callgrind_start(r):
-    """Instructions of a whole run of /bin/true, without and with the shim:
-    the loader mapping and relocating libpoolwatch.so, and its
-    constructor. The kernel's side (mapping the file) is not counted."""
+def callgrind_start(r, preload=None):
+    """Instructions of a whole run of /bin/true, without and with the shim
+    (or PRELOAD instead): the loader mapping and relocating the library,
+    and its constructor. The kernel's side (mapping the file) is not
+    counted."""
     if not have_callgrind():
         return None
     result = []
     for shim in (False, True):
-        with tempfile.TemporaryDirectory(prefix="pwbench-cg-") as d:
-            path = os.path.join(d, "callgrind.out")
-            r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}", "/bin/true"],
-                  shim)
-            annotated = subprocess.run(["callgrind_annotate", path], stdout=subprocess.PIPE,
-                                       text=True, check=True).stdout
-        total = re.search(r"^\s*([\d,]+) \(.*\)\s+PROGRAM TOTALS", annotated, re.M)
-        result.append(int(total.group(1).replace(",", "")))
+        # With SHIM, EXTRA's LD_PRELOAD (if any) takes the shim's place.
+        total, _ = callgrind_total(r, ["/bin/true"], None, shim,
+                                   {"LD_PRELOAD": preload} if preload else None)
+        result.append(total)
     return result
 
 
@@ -171,11 +168,16 @@ def mapped_objects(r, shim):
 
 
 def page_faults(r):
-    """Page faults of one /bin/true, without and with the shim: each is a
-    trip into the kernel, and unlike wall time the count is exact."""
+    """Page faults of one /bin/true without a preload, with an empty
+    preloaded library and with the shim: each is a trip into the kernel,
+    and unlike wall time the count is exact."""
+    empty = os.path.join(r.bin, "libpwbench_empty.so")
     result = []
-    for shim in (False, True):
+    for preload in (None, empty, r.lib):
+        env = r.env(False)
+        if preload:
+            env["LD_PRELOAD"] = preload
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
-        subprocess.run(["/bin/true"], env=r.env(shim), check=True)
+        subprocess.run(["/bin/true"], env=env, check=True)
         result.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - before)
     return result

@@ -11,6 +11,8 @@
  *   pwbench live SECONDS                   a steady service, for the live view
  *   pwbench mem-checkouts N                RSS of N live checkouts
  *   pwbench mem-stacks LEVELS              RSS of 2^LEVELS distinct stacks
+ *   pwbench clock                          ns per clock_gettime(CLOCK_MONOTONIC)
+ *                                          and per RDTSC (x86), in a loop
  *
  * FRAMES runs the loop that many calls deeper, as in a real program whose
  * pool calls sit under a framework: stack capture costs per frame.
@@ -28,6 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <zdb.h>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 /* Untimed pairs per thread first: stacks get interned, caches warm. */
 #define WARMUP_PAIRS 2000
@@ -375,6 +380,30 @@ static void run_mem_stacks(int levels) {
   printf("bytes=%ld count=%ld\n", after - before, 1L << levels);
 }
 
+/* ---- clock reads ---------------------------------------------------------- */
+
+/* What one reading of each clock poolwatch may use costs here: ten million
+ * in a loop, nothing else in it. */
+static void run_clock(void) {
+  const int reads = 10000000;
+  volatile uint64_t sink64 = 0;
+  uint64_t t0 = now_ns();
+  for (int i = 0; i < reads; i++) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sink64 += (uint64_t)ts.tv_nsec;
+  }
+  uint64_t t1 = now_ns();
+  printf("clock_gettime_ns=%.1f", (double)(t1 - t0) / reads);
+#if defined(__x86_64__)
+  t0 = now_ns();
+  for (int i = 0; i < reads; i++) sink64 += __rdtsc();
+  t1 = now_ns();
+  printf(" rdtsc_ns=%.1f", (double)(t1 - t0) / reads);
+#endif
+  printf("\n");
+}
+
 int main(int argc, char **argv) {
   const char *what = argc > 1 ? argv[1] : "";
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -406,10 +435,12 @@ int main(int argc, char **argv) {
     run_mem_checkouts(atol(argv[2]));
   } else if (strcmp(what, "mem-stacks") == 0 && argc == 3) {
     run_mem_stacks(atoi(argv[2]));
+  } else if (strcmp(what, "clock") == 0) {
+    run_clock();
   } else {
     fprintf(stderr, "usage: pwbench zdb|api THREADS SECONDS [FRAMES] | sites N SECONDS [FRAMES] |"
                     " connect COUNT | live SECONDS |"
-                    " mem-checkouts N | mem-stacks LEVELS\n");
+                    " mem-checkouts N | mem-stacks LEVELS | clock\n");
     return 2;
   }
   return 0;
