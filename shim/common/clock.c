@@ -30,10 +30,11 @@ pw__tsc_anchor pw__tsc;
 
 enum { UNKNOWN, DECIDING, USABLE, UNUSABLE };
 static _Atomic int state = UNKNOWN;
-static uint64_t origin_tsc, origin_ns; /* written once, before state turns USABLE */
 static _Atomic bool writing;
 
 #if PW__CLOCK_TSC
+static uint64_t origin_tsc, origin_ns; /* written once, before state turns USABLE */
+
 /* The counter is a clock only where the kernel keeps time with it: it
  * then checked that it runs at a constant rate and in step on every CPU.
  * And the process may have had RDTSC turned into a SIGSEGV. */

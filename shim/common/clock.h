@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 #include <x86intrin.h>
 #define PW__CLOCK_TSC 1
 #else
