@@ -3,13 +3,13 @@
 
 #include <dlfcn.h>
 #include <link.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/source_frames.h"
+#include "core/stack_cache.h"
 
 /* ---- the interpreter's code ---------------------------------------------- */
 
@@ -72,26 +72,15 @@ typedef struct cached_position {
   uintptr_t word;
 } cached_position;
 
+/* Allocated on the thread's first source frame, freed when it exits; a
+ * thread-exit destructor that captures after that starts a new one. */
 static __thread cached_position *cache __attribute__((tls_model("initial-exec")));
-static pthread_key_t cache_key;
-static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
-/* A destructor of another key may still capture in the exiting thread (a
- * pool closing its connections from thread-local storage): it must find
- * no freed cache. */
-static void free_cache(void *slots) {
-  free(slots);
-  cache = NULL;
-}
-
-static void make_cache_key(void) { pthread_key_create(&cache_key, free_cache); }
+static void forget_cache(void) { cache = NULL; }
 
 static cached_position *slot_of(const pw__source_key *key) {
-  if (!cache) {
-    pthread_once(&cache_once, make_cache_key);
-    if ((cache = calloc(CACHE_SLOTS, sizeof(*cache)))) pthread_setspecific(cache_key, cache);
-    if (!cache) return NULL;
-  }
+  if (!cache && !(cache = pw__cache_calloc(CACHE_SLOTS, sizeof(*cache), forget_cache)))
+    return NULL;
   uint64_t h = key->words[0] ^ ((uint64_t)key->words[1] << 17);
   h *= 0x9E3779B97F4A7C15ull;
   return &cache[(h >> 40) % CACHE_SLOTS];

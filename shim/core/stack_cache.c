@@ -34,9 +34,9 @@ typedef struct entry {
  * 65 KiB, so threads that never check out pay nothing. */
 static __thread entry *entries __attribute__((tls_model("initial-exec")));
 
-/* The caches' memory of each thread (this one's and source_stacks.c's),
- * freed by one thread-exit destructor. */
-#define CACHES 2
+/* The caches' memory of each thread (this one's, source_stacks.c's and
+ * source_walk.c's), freed by one thread-exit destructor. */
+#define CACHES 3
 typedef struct cache_block {
   void *memory;
   void (*forget)(void);

@@ -86,15 +86,13 @@ static inline uint64_t pw__cell_get(const _Atomic uint64_t *counter) {
   return atomic_load_explicit(counter, memory_order_relaxed);
 }
 
-/* A counter with a cell per thread; a zeroed struct is zero. */
+/* A counter with a cell per thread; a zeroed struct is zero. A thread
+ * adds to its cell (found with pw__cells_mine, or through its pool cells,
+ * core/pool.h) with pw__cell_add. */
 typedef struct pw__counter {
   pw__cells cells;
 } pw__counter;
 
-static inline void pw__counter_add(pw__counter *c, uint64_t delta) {
-  _Atomic uint64_t *mine = pw__cells_mine(&c->cells, sizeof(*mine));
-  if (mine) pw__cell_add(mine, delta);
-}
 uint64_t pw__counter_get(const pw__counter *c);
 void pw__counter_zero(pw__counter *c);
 
