@@ -10,6 +10,7 @@
 #include "common/format.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/sort.h"
 #include "export/live.h"
 #include "report/symbolize.h"
 
@@ -61,7 +62,7 @@ void pw__alert_growth(const pw__growth_alert *g) {
   size_t count;
   pw__holder *holders = pw__pool_holders(g->pool, &count);
   if (!holders) return;
-  qsort(holders, count, sizeof(*holders), by_count);
+  pw__sort(holders, count, sizeof(*holders), by_count);
   for (size_t i = 0; i < count && i < 3; i++) {
     char headline[128];
     snprintf(headline, sizeof(headline), "%zu held, taken at:", holders[i].count);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/sort.h"
 #include "core/config.h"
 #include "core/registry.h"
 #include "core/source_frames.h"
@@ -211,8 +212,8 @@ void pw__live_format(pw__buf *out) {
   pw__checkouts_foreach(live_checkout, &set);
   pw__conns_foreach(live_connection, &set);
   pw__stack_foreach(completed_holds, &set);
-  qsort(set.oldest, (size_t)set.oldest_count, sizeof(held), by_seconds);
-  qsort(set.sites, set.site_count, sizeof(held), by_seconds);
+  pw__sort(set.oldest, (size_t)set.oldest_count, sizeof(held), by_seconds);
+  pw__sort(set.sites, set.site_count, sizeof(held), by_seconds);
 
   char when[40];
   pw__format_time((double)pw__wall_ns() / 1e9, when, sizeof(when));

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/sort.h"
 #include "common/table.h"
 #include "core/detectors.h"
 
@@ -141,13 +142,6 @@ static bool add_group(pw__report *r, size_t *cap, pw__leak_group g) {
   return true;
 }
 
-/* qsort, except on an empty or one-element array: snapshots of a clean
- * process have NULL arrays, and qsort(NULL, 0, ...) is undefined
- * behaviour (UBSan flagged it at every clean exit). */
-static void sort(void *base, size_t count, size_t size, int (*compare)(const void *, const void *)) {
-  if (count > 1) qsort(base, count, size, compare);
-}
-
 static pw__pool_report *pool_report_of(pw__report *r, const pw__pool *pool) {
   for (size_t i = 0; i < r->pool_count; i++)
     if (r->pools[i].pool == pool) return &r->pools[i];
@@ -157,7 +151,7 @@ static pw__pool_report *pool_report_of(pw__report *r, const pw__pool *pool) {
 static void group_leaks(pw__report *r, const pw__suppressions *suppressions) {
   pw__snapshot *s = &r->snapshot;
   size_t cap = 0;
-  sort(s->checkouts, s->checkout_count, sizeof(*s->checkouts), compare_handles);
+  pw__sort(s->checkouts, s->checkout_count, sizeof(*s->checkouts), compare_handles);
   size_t kept = 0;
   for (size_t i = 0; i < s->conn_count; i++) {
     if (counts_as_leak(&s->conns[i], s->checkouts, s->checkout_count))
@@ -166,8 +160,8 @@ static void group_leaks(pw__report *r, const pw__suppressions *suppressions) {
       free(s->conns[i].conninfo);
   }
   s->conn_count = kept;
-  sort(s->conns, s->conn_count, sizeof(*s->conns), compare_conns);
-  sort(s->checkouts, s->checkout_count, sizeof(*s->checkouts), compare_checkouts);
+  pw__sort(s->conns, s->conn_count, sizeof(*s->conns), compare_conns);
+  pw__sort(s->checkouts, s->checkout_count, sizeof(*s->checkouts), compare_checkouts);
   for (size_t i = 0; i < s->conn_count;) {
     size_t j = i;
     while (j < s->conn_count && s->conns[j].pool == s->conns[i].pool &&
@@ -209,7 +203,7 @@ static void group_leaks(pw__report *r, const pw__suppressions *suppressions) {
       if (pr) pr->leaked_connections += g->count;
     }
   }
-  sort(r->groups, r->group_count, sizeof(*r->groups), compare_groups);
+  pw__sort(r->groups, r->group_count, sizeof(*r->groups), compare_groups);
 }
 
 /* ---- pools ----------------------------------------------------------- */
@@ -264,7 +258,7 @@ static void keep_call_site(const pw__stack *stack, void *arg) {
   } else {
     return;
   }
-  sort(r->call_sites, r->call_site_count, sizeof(pw__call_site), by_hold_seconds);
+  pw__sort(r->call_sites, r->call_site_count, sizeof(pw__call_site), by_hold_seconds);
 }
 
 bool pw__report_build(pw__report *r, const pw__suppressions *suppressions,
