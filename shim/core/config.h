@@ -16,9 +16,9 @@ extern pw__options pw__config;
 void pw__config_load(char *(*getenv_fn)(const char *));
 
 /* Seconds since the epoch when this process (or forked child) started:
- * the report's started_at. */
+ * the report's started_at, to the kernel's clock tick (10 ms). */
 double pw__process_started_at(void);
-/* Marks now as the start: at load, and in a forked child. */
-void pw__process_mark_start(void);
+/* In a forked child: its start is read again when asked. */
+void pw__process_forget_start(void);
 
 #endif

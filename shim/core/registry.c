@@ -17,7 +17,7 @@
 
 PW__HIDDEN shard pw__shards[SHARD_COUNT];
 
-static _Atomic bool used PW__ALWAYS_TOUCHED; /* read at exit */
+_Atomic bool pw__registry_in_use PW__ALWAYS_TOUCHED; /* read at exit */
 static _Atomic(pw__event_sink) sink;
 
 /* gettid() is a system call; a thread's id never changes, so it is read
@@ -30,12 +30,11 @@ static pid_t thread_id(void) {
 }
 
 static void mark_used(pw__pool *pool) {
-  if (!atomic_load_explicit(&used, memory_order_relaxed)) atomic_store(&used, true);
+  if (!atomic_load_explicit(&pw__registry_in_use, memory_order_relaxed))
+    atomic_store(&pw__registry_in_use, true);
   if (pool && !atomic_load_explicit(&pool->used, memory_order_relaxed))
     atomic_store(&pool->used, true);
 }
-
-bool pw__registry_used(void) { return atomic_load(&used); }
 
 void pw__registry_set_sink(pw__event_sink s) { atomic_store(&sink, s); }
 
@@ -499,5 +498,5 @@ void pw__registry_atfork_child(void) {
   pw__findings_atfork_child();
   pw__census_atfork_child();
   cached_thread_id = 0;
-  atomic_store(&used, false);
+  atomic_store(&pw__registry_in_use, false);
 }

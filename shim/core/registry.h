@@ -8,6 +8,7 @@
 #ifndef POOLWATCH_REGISTRY_H
 #define POOLWATCH_REGISTRY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -128,8 +129,10 @@ void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg)
 void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg);
 
 /* Has this process seen any connection or pool event? A process that has
- * not stays silent at exit. */
-bool pw__registry_used(void);
+ * not stays silent at exit. Inline: every process asks at exit, and a call
+ * would fault in one more page of poolwatch's code. */
+extern _Atomic bool pw__registry_in_use;
+static inline bool pw__registry_used(void) { return atomic_load(&pw__registry_in_use); }
 
 void pw__registry_atfork_prepare(void);
 void pw__registry_atfork_parent(void);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/always_touched.h"
+#include "common/at_fork.h"
 #include "common/spinlock.h"
 
 /* Records sit in chunks that never move, so a report can read one by id
@@ -165,7 +166,7 @@ static void lock_for_fork(void) { pw__spin_lock(&lock); }
 static void unlock_after_fork(void) { pw__spin_unlock(&lock); }
 static void reset_in_child(void) { pw__spin_reset(&lock); }
 static void register_fork_handlers(void) {
-  pthread_atfork(lock_for_fork, unlock_after_fork, reset_in_child);
+  pw__at_fork(lock_for_fork, unlock_after_fork, reset_in_child);
 }
 
 uintptr_t pw__source_frame_intern(const pw__source_frame *frame) {

@@ -20,9 +20,11 @@
 #include "hooks/lifecycle.h"
 #include "hooks/resolve.h"
 
-extern char **environ;
-
+/* The calls without an environment go to libc's own execv and execvp,
+ * which pass the process's environment: poolwatch never names `environ`,
+ * a variable the loader would bind in every process at start-up. */
 PW__REAL(execve)
+PW__REAL(execv)
 PW__REAL(execvp)
 PW__REAL(execvpe)
 PW__REAL(fexecve)
@@ -80,9 +82,9 @@ PW__EXPORT int execve(const char *path, char *const argv[], char *const envp[]) 
 }
 
 PW__EXPORT int execv(const char *path, char *const argv[]) {
-  __typeof__(execve) *real = real_execve(__builtin_return_address(0));
+  __typeof__(execv) *real = real_execv(__builtin_return_address(0));
   if (!real) return errno = ENOSYS, -1;
-  EXEC_BODY(executable(path), real(path, argv, environ));
+  EXEC_BODY(executable(path), real(path, argv));
 }
 
 PW__EXPORT int execvp(const char *file, char *const argv[]) {
@@ -125,12 +127,12 @@ PW__EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
     for (size_t i = 1; i < n; i++) argv[i] = va_arg(ap, char *);             \
     if (n) (void)va_arg(ap, char *); /* the list's terminating NULL */       \
     argv[n] = NULL;                                                          \
-    char *const *envp = with_env ? va_arg(ap, char *const *) : environ;      \
+    char *const *envp = with_env ? va_arg(ap, char *const *) : NULL;         \
     va_end(ap);                                                              \
     (void)envp;                                                              \
     return target;                                                           \
   }
 
-EXECL(execl, execve(file, argv, environ), false)
+EXECL(execl, execv(file, argv), false)
 EXECL(execle, execve(file, argv, envp), true)
 EXECL(execlp, execvp(file, argv), false)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/always_touched.h"
+#include "common/at_fork.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "core/pool.h"
@@ -28,6 +29,12 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
  * nothing to report. */
 static pid_t image_pid PW__ALWAYS_TOUCHED;
 
+/* Called, never passed by address: taking a libc function's address binds
+ * it when the library is loaded, a lookup in libc's symbol tables (and
+ * their page faults) that every process would pay; a call is bound when
+ * first made. */
+static char *environment(const char *name) { return secure_getenv(name); }
+
 static void read_configuration(void) {
   int saved = errno;
   /* poolwatch's own code, left out of captured stacks. Found here rather
@@ -37,7 +44,7 @@ static void read_configuration(void) {
   if (pw__text_range((const void *)&pw__init_slow, &begin, &end))
     pw__stack_set_own_range(begin, end);
   image_pid = getpid();
-  pw__config_load(secure_getenv);
+  pw__config_load(environment);
   pw__event_log_start();
   errno = saved;
 }
@@ -70,7 +77,7 @@ static void after_fork_child(void) {
   pw__monitor_forget();
   pw__report_final_new_process();
   atomic_store(&pw__ready, false); /* the child starts its own monitor */
-  pw__process_mark_start();
+  pw__process_forget_start();
   image_pid = getpid();
 }
 
@@ -90,8 +97,7 @@ __attribute__((constructor)) static void on_load(void) {
    * handlers last-registered first: this one runs after the program's
    * atexit handlers, its destructors and every library's destructors. */
   report_registered = __cxa_atexit(report_at_exit, NULL, NULL) == 0;
-  pw__process_mark_start();
-  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+  pw__at_fork(before_fork, after_fork_parent, after_fork_child);
   errno = saved;
 }
 
@@ -131,6 +137,10 @@ static void report_at_exit(void *unused) {
     _exit((int)pw__config.exitcode);
   }
 }
+
+/* The library's DT_FINI (see shim/CMakeLists.txt): nothing to do, in a page
+ * that exit has already touched. */
+PW__RUN_AT_LOAD void pw__fini(void) {}
 
 /* Only when the handler could not be registered (out of memory at load)
  * does the report run from here, as early as a destructor runs. */

@@ -4,6 +4,8 @@ open_missing_db; the report must say exactly that, with file:line, and its
 metrics and counters must match what the program did."""
 import os
 import re
+import time
+from datetime import datetime
 
 from pwtest import (check, eq, get, leak_groups, leaked_from, main, pool, program, run, section, tmpdir,
                     check_stack_frame)
@@ -98,8 +100,24 @@ def check_pool(report):
     check(get(p, "connect_time.count", 0) >= 6, "connect_time counts every connect", p.get("connect_time"))
 
 
+def check_times(report, launched, finished):
+    """started_at is the program's start (to the kernel's 10 ms tick), not
+    its first connect; ended_at its exit."""
+    section("report times")
+    try:
+        started, ended = (datetime.fromisoformat(report[k]).timestamp() for k in ("started_at", "ended_at"))
+    except (KeyError, TypeError, ValueError) as e:
+        check(False, "started_at and ended_at parse", e)
+        return
+    check(launched - 0.05 <= started <= ended <= finished + 0.05,
+          "launch <= started_at <= ended_at <= the program's end",
+          (launched, started, ended, finished))
+
+
 def test():
+    launched = time.time()
     r = run([program("leak_basic")])
+    check_times(r.only_report() or {}, launched, time.time())
     eq(r.status, 0, "exit status")
     eq(r.stdout, "leak_basic done\n", "stdout is the program's own")
     report = r.only_report()
