@@ -195,14 +195,18 @@ static uint64_t fold(uint64_t a, uint64_t b) {
 
 static uint64_t hash_text(const char *text, size_t n) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-  size_t i = 0;
-  uint64_t words[2];
-  for (; i + 16 <= n; i += 16) {
-    memcpy(words, text + i, 16);
-    h ^= fold(words[0] ^ 0xa0761d6478bd642full, words[1] ^ h ^ 0xe7037ed1a0b428dbull);
+  uint64_t words[2] = {0, 0};
+  if (n >= 16) {
+    for (size_t i = 0; i + 16 < n; i += 16) {
+      memcpy(words, text + i, 16);
+      h ^= fold(words[0] ^ 0xa0761d6478bd642full, words[1] ^ h ^ 0xe7037ed1a0b428dbull);
+    }
+    /* The last 16 bytes, overlapping the block before if need be: a copy
+     * of a fixed size, where the remainder's took a call to memcpy. */
+    memcpy(words, text + n - 16, 16);
+  } else {
+    for (size_t i = 0; i < n; i++) ((unsigned char *)words)[i] = (unsigned char)text[i];
   }
-  words[0] = words[1] = 0;
-  memcpy(words, text + i, n - i);
   return h ^ fold(words[0] ^ 0xa0761d6478bd642full, words[1] ^ h ^ 0xe7037ed1a0b428dbull);
 }
 

@@ -86,41 +86,14 @@ static const recent *recall(const recent *ring, const void *key) {
 
 /* ---- connections --------------------------------------------------- */
 
-/* Under SH's lock. */
-static void keep_table(shard *sh) {
-  if (sh->conns) return;
-  sh->keeper.r = (pw__conn_record){.conn = sh, .inherited = true};
-  HASH_ADD(hh, sh->conns, r.conn, sizeof(sh->keeper.r.conn), &sh->keeper);
-}
-
-/* An entry for a new record: the shard's spare if it has one (connects
- * and closes come in turns), else a new one. */
-static conn_entry *entry_new(shard *sh) {
-  pw__spin_lock(&sh->lock);
-  conn_entry *e = sh->spare;
-  sh->spare = NULL;
-  pw__spin_unlock(&sh->lock);
-  /* A spare needs no clearing: its record is assigned whole, and HASH_ADD
-   * sets every field of its handle. */
-  return e ? e : calloc(1, sizeof(*e));
-}
-
-static void entry_free(shard *sh, conn_entry *e) {
-  pw__spin_lock(&sh->lock);
-  conn_entry *spare = sh->spare;
-  sh->spare = e;
-  pw__spin_unlock(&sh->lock);
-  free(spare);
-}
-
 /* The outcome of a connect (a new connection, an asynchronous one reaching
  * its end, a reset, or an annotated pool's own connect): a connection up
  * counts toward the pool's size and connect time, a failure among its
  * failed connects; one still connecting counts once it ends. */
-static inline void account_connect(pw__pool *pool, pw__connect_state state, uint64_t took_ns) {
+static inline void account_connect(pw__pool *pool, pw__pool_cells *cells, pw__connect_state state,
+                                   uint64_t took_ns) {
   if (state == PW__CONNECTED) {
     pw__pool_gauge_add(&pool->size, &pool->peak_size, 1);
-    pw__pool_cells *cells = pw__pool_cells_mine(pool);
     if (cells) pw__histogram_cell_record(cells->connect, took_ns);
   } else if (state == PW__FAILED) {
     atomic_fetch_add_explicit(&pool->failed_connects, 1, memory_order_relaxed);
@@ -132,79 +105,70 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
                      uint64_t start_ns, uint64_t end_ns) {
   mark_used(pool);
   atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
-  account_connect(pool, state, end_ns - start_ns);
-  if (blocking) {
-    pw__pool_cells *cells = pw__pool_cells_mine(pool);
-    if (cells) pw__histogram_cell_record(cells->wait, end_ns - start_ns);
-  }
+  pw__pool_cells *cells = pw__pool_cells_mine(pool);
+  account_connect(pool, cells, state, end_ns - start_ns);
+  if (blocking && cells) pw__histogram_cell_record(cells->wait, end_ns - start_ns);
   if (!conn) { /* libpq could not even allocate a PGconn: nothing to track */
     pw__description_release(conninfo);
     return;
   }
 
-  conn_entry *e = entry_new(shard_of(conn));
-  if (e) {
-    e->r = (pw__conn_record){
+  pid_t thread = thread_id();
+  shard *sh = shard_of(conn);
+  pw__conn_record stale;
+  bool replaced;
+  pw__spin_lock(&sh->lock);
+  /* An address still registered belongs to a PGconn freed behind our
+   * back (inherited across fork, or finished by an untracked path). */
+  pw__conn_record *r = pw__conn_table_claim(&sh->conns, conn, &stale, &replaced);
+  if (r)
+    *r = (pw__conn_record){
       .conn = conn, .pool = pool, .stack = stack, .opened_ns = start_ns,
       .connect_start_ns = start_ns,
       .blocking_ns = blocking ? end_ns - start_ns : 0,
       .connect_ns = state == PW__CONNECTED ? end_ns - start_ns : 0,
-      .thread = thread_id(), .state = state, .conninfo = conninfo,
+      .thread = thread, .state = state, .conninfo = conninfo,
     };
-    shard *sh = shard_of(conn);
-    conn_entry *stale = NULL;
-    pw__spin_lock(&sh->lock);
-    /* An address still registered belongs to a PGconn freed behind our
-     * back (inherited across fork, or finished by an untracked path). */
-    HASH_FIND(hh, sh->conns, &conn, sizeof(conn), stale);
-    if (stale) HASH_DEL(sh->conns, stale);
-    keep_table(sh);
-    HASH_ADD(hh, sh->conns, r.conn, sizeof(e->r.conn), e);
-    pw__spin_unlock(&sh->lock);
-    if (stale) {
-      pw__description_release(stale->r.conninfo);
-      free(stale);
-    }
-  } else {
-    pw__description_release(conninfo);
-  }
+  pw__spin_unlock(&sh->lock);
+  if (replaced) pw__description_release(stale.conninfo);
+  if (!r) pw__description_release(conninfo);
   emit(state == PW__FAILED ? "connect_failed" : "connect", pool, conn, stack,
        pw__seconds(end_ns - start_ns), NULL);
 }
 
 void pw__conn_connect_done(const void *conn, bool ok, uint64_t end_ns) {
   shard *sh = shard_of(conn);
-  conn_entry *e;
+  pw__conn_record *e;
   pw__pool *pool = NULL;
   uint64_t start = 0;
   pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
-  if (e && e->r.state == PW__CONNECTING && !e->r.inherited) {
-    e->r.state = ok ? PW__CONNECTED : PW__FAILED;
-    e->r.connect_ns = ok ? end_ns - e->r.connect_start_ns : 0;
-    pool = e->r.pool;
-    start = e->r.connect_start_ns;
+  e = pw__conn_table_find(&sh->conns, conn);
+  if (e && e->state == PW__CONNECTING && !e->inherited) {
+    e->state = ok ? PW__CONNECTED : PW__FAILED;
+    e->connect_ns = ok ? end_ns - e->connect_start_ns : 0;
+    pool = e->pool;
+    start = e->connect_start_ns;
   }
   pw__spin_unlock(&sh->lock);
   if (!pool) return;
-  account_connect(pool, ok ? PW__CONNECTED : PW__FAILED, end_ns - start);
+  account_connect(pool, pw__pool_cells_mine(pool), ok ? PW__CONNECTED : PW__FAILED, end_ns - start);
   emit(ok ? "connected" : "connect_failed", pool, conn, NULL, pw__seconds(end_ns - start), NULL);
 }
 
 void pw__conn_reset(const void *conn, pw__connect_state state, uint64_t start_ns,
                     uint64_t end_ns) {
   shard *sh = shard_of(conn);
-  conn_entry *e;
+  pw__conn_record *e;
   pw__pool *pool = NULL;
   pw__connect_state before = PW__FAILED;
   pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
-  if (e && !e->r.inherited) {
-    pool = e->r.pool;
-    before = e->r.state;
-    e->r.state = state;
-    e->r.connect_start_ns = start_ns;
-    e->r.connect_ns = state == PW__CONNECTED ? end_ns - start_ns : 0;
+  e = pw__conn_table_find(&sh->conns, conn);
+  if (e && !e->inherited) {
+    pool = e->pool;
+    before = e->state;
+    e->state = state;
+    e->connect_start_ns = start_ns;
+    e->connect_ns = state == PW__CONNECTED ? end_ns - start_ns : 0;
   }
   pw__spin_unlock(&sh->lock);
   if (!pool) return;
@@ -212,27 +176,26 @@ void pw__conn_reset(const void *conn, pw__connect_state state, uint64_t start_ns
   /* The old server connection is gone either way; a new one counts again
    * once it is up. */
   if (before == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
-  account_connect(pool, state, end_ns - start_ns);
+  account_connect(pool, pw__pool_cells_mine(pool), state, end_ns - start_ns);
   emit("reconnect", pool, conn, NULL, pw__seconds(end_ns - start_ns), NULL);
 }
 
 bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
   shard *sh = shard_of(conn);
-  conn_entry *e;
+  pw__conn_record r;
   const pw__stack *first_finish = NULL;
   pw__pool *finished_pool = NULL;
   bool known_finished = false;
   pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
-  if (e) {
-    HASH_DEL(sh->conns, e);
-    remember(sh->finished, &sh->finished_next, conn, stack, e->r.pool);
+  bool found = pw__conn_table_take(&sh->conns, conn, &r);
+  if (found) {
+    remember(sh->finished, &sh->finished_next, conn, stack, r.pool);
   } else {
-    const recent *r = recall(sh->finished, conn);
-    if (r) {
+    const recent *rec = recall(sh->finished, conn);
+    if (rec) {
       known_finished = true;
-      first_finish = r->stack;
-      finished_pool = r->pool;
+      first_finish = rec->stack;
+      finished_pool = rec->pool;
     }
   }
   pw__spin_unlock(&sh->lock);
@@ -242,44 +205,43 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
                 "PQfinish of a connection that was already finished", false);
     return false;
   }
-  if (!e) return true; /* never seen: not ours to judge */
-  if (!e->r.inherited) {
-    pw__pool *pool = e->r.pool;
+  if (!found) return true; /* never seen: not ours to judge */
+  if (!r.inherited) {
+    pw__pool *pool = r.pool;
     mark_used(pool);
-    if (e->r.state == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
+    if (r.state == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
     /* The time held goes only to events: without a sink, no clock read. */
     if (events_wanted()) {
-      double held = pw__seconds(pw__elapsed_ns(pw__now_ns(), e->r.opened_ns));
+      double held = pw__seconds(pw__elapsed_ns(pw__now_ns(), r.opened_ns));
       emit("close", pool, conn, stack, held, NULL);
-      if (e->r.reported_held) emit("held_too_long_returned", pool, conn, e->r.stack, held, NULL);
+      if (r.reported_held) emit("held_too_long_returned", pool, conn, r.stack, held, NULL);
     }
   }
-  if (e->r.at_census && !e->r.inherited)
-    pw__census_keep_conn(&e->r); /* takes the conninfo */
+  if (r.at_census && !r.inherited)
+    pw__census_keep_conn(&r); /* takes the conninfo */
   else
-    pw__description_release(e->r.conninfo);
-  entry_free(sh, e);
+    pw__description_release(r.conninfo);
   return true;
 }
 
 bool pw__conn_adopt(const void *conn, pw__pool *pool) {
   shard *sh = shard_of(conn);
-  conn_entry *e;
+  pw__conn_record *e;
   pw__pool *from = NULL;
   bool connected = false, failed = false;
   pw__connect_state state = PW__CONNECTING;
   uint64_t waited = 0, connect_ns = 0;
   pw__spin_lock(&sh->lock);
-  HASH_FIND(hh, sh->conns, &conn, sizeof(conn), e);
-  if (e && !e->r.inherited && e->r.pool != pool) {
-    from = e->r.pool;
-    state = e->r.state;
+  e = pw__conn_table_find(&sh->conns, conn);
+  if (e && !e->inherited && e->pool != pool) {
+    from = e->pool;
+    state = e->state;
     connected = state == PW__CONNECTED;
     failed = state == PW__FAILED;
-    waited = e->r.blocking_ns;
-    connect_ns = e->r.connect_ns;
-    e->r.pool = pool;
+    waited = e->blocking_ns;
+    connect_ns = e->connect_ns;
+    e->pool = pool;
   }
   pw__spin_unlock(&sh->lock);
   if (!e) return false;
@@ -292,7 +254,7 @@ bool pw__conn_adopt(const void *conn, pw__pool *pool) {
       pw__histogram_unrecord(&from->connect, connect_ns);
     }
     if (failed) atomic_fetch_sub_explicit(&from->failed_connects, 1, memory_order_relaxed);
-    account_connect(pool, state, connect_ns);
+    account_connect(pool, pw__pool_cells_mine(pool), state, connect_ns);
     if (waited) pw__histogram_unrecord(&from->wait, waited);
     atomic_fetch_sub_explicit(&from->connects, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
@@ -424,7 +386,7 @@ bool pw__is_checked_out(const void *handle) {
 void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t end_ns) {
   mark_used(pool);
   atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
-  account_connect(pool, ok ? PW__CONNECTED : PW__FAILED, end_ns - start_ns);
+  account_connect(pool, pw__pool_cells_mine(pool), ok ? PW__CONNECTED : PW__FAILED, end_ns - start_ns);
   emit(ok ? "connect" : "connect_failed", pool, NULL, NULL, pw__seconds(end_ns - start_ns), NULL);
 }
 
@@ -490,8 +452,10 @@ void pw__registry_atfork_child(void) {
    * to report. Findings so far are the parent's too. */
   for (int i = 0; i < SHARD_COUNT; i++) {
     pw__spin_reset(&pw__shards[i].lock);
-    for (conn_entry *e = pw__shards[i].conns; e; e = e->hh.next) e->r.inherited = true;
-    pw__checkout_table *t = &pw__shards[i].checkouts;
+    pw__record_table *conns = &pw__shards[i].conns;
+    for (pw__conn_record *c = pw__conn_table_first(conns); c; c = pw__conn_table_next(conns, c))
+      c->inherited = true;
+    pw__record_table *t = &pw__shards[i].checkouts;
     for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
       c->inherited = true;
   }

@@ -41,8 +41,9 @@ pw__holder *pw__pool_holders(pw__pool *pool, size_t *count) {
       if (c->pool == pool && !c->inherited) add_holder(&set, c->stack);
     /* The libpq pool has no checkouts: its open connections are held. */
     if (pool->kind == PW__POOL_LIBPQ)
-      for (conn_entry *e = sh->conns; e; e = e->hh.next)
-        if (e->r.pool == pool && !e->r.inherited) add_holder(&set, e->r.stack);
+      for (pw__conn_record *c = pw__conn_table_first(&sh->conns); c;
+           c = pw__conn_table_next(&sh->conns, c))
+        if (c->pool == pool && !c->inherited) add_holder(&set, c->stack);
     pw__spin_unlock(&sh->lock);
   }
   *count = set.count;
@@ -72,10 +73,11 @@ size_t pw__census_take(void) {
     pw__spin_lock(&sh->lock);
     /* A pool's idle connections are the pool's, not leaks (see the
      * report's counts_as_leak): only the program's own are marked. */
-    for (conn_entry *e = sh->conns; e; e = e->hh.next) {
-      if (e->r.inherited || e->r.at_census) continue;
-      if (e->r.pool->kind != PW__POOL_LIBPQ && !atomic_load(&e->r.pool->stopped)) continue;
-      e->r.at_census = true;
+    for (pw__conn_record *c = pw__conn_table_first(&sh->conns); c;
+         c = pw__conn_table_next(&sh->conns, c)) {
+      if (c->inherited || c->at_census) continue;
+      if (c->pool->kind != PW__POOL_LIBPQ && !atomic_load(&c->pool->stopped)) continue;
+      c->at_census = true;
       marked++;
     }
     for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c;
@@ -101,12 +103,13 @@ bool pw__snapshot_take(pw__snapshot *s) {
       s->incomplete = true;
       continue;
     }
-    for (conn_entry *e = sh->conns; e && ok; e = e->hh.next) {
-      if (e->r.inherited) continue;
+    for (pw__conn_record *c = pw__conn_table_first(&sh->conns); c && ok;
+         c = pw__conn_table_next(&sh->conns, c)) {
+      if (c->inherited) continue;
       if (!(ok = GROW(s->conns, s->conn_count, conn_cap))) break;
       pw__conn_record *r = &s->conns[s->conn_count++];
-      *r = e->r;
-      r->conninfo = e->r.conninfo ? strdup(e->r.conninfo) : NULL;
+      *r = *c;
+      r->conninfo = c->conninfo ? strdup(c->conninfo) : NULL;
     }
     for (pw__checkout_record *c = pw__checkout_table_first(&sh->checkouts); c && ok;
          c = pw__checkout_table_next(&sh->checkouts, c)) {
@@ -134,7 +137,7 @@ void pw__snapshot_free(pw__snapshot *s) {
 void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg) {
   for (int i = 0; i < SHARD_COUNT; i++) {
     if (!pw__spin_lock_bounded(&pw__shards[i].lock)) continue;
-    pw__checkout_table *t = &pw__shards[i].checkouts;
+    pw__record_table *t = &pw__shards[i].checkouts;
     for (pw__checkout_record *c = pw__checkout_table_first(t); c; c = pw__checkout_table_next(t, c))
       if (!c->inherited) fn(c, arg);
     pw__spin_unlock(&pw__shards[i].lock);
@@ -144,8 +147,9 @@ void pw__checkouts_foreach(void (*fn)(pw__checkout_record *, void *), void *arg)
 void pw__conns_foreach(void (*fn)(pw__conn_record *, void *), void *arg) {
   for (int i = 0; i < SHARD_COUNT; i++) {
     if (!pw__spin_lock_bounded(&pw__shards[i].lock)) continue;
-    for (conn_entry *e = pw__shards[i].conns; e; e = e->hh.next)
-      if (!e->r.inherited) fn(&e->r, arg);
+    pw__record_table *t = &pw__shards[i].conns;
+    for (pw__conn_record *c = pw__conn_table_first(t); c; c = pw__conn_table_next(t, c))
+      if (!c->inherited) fn(c, arg);
     pw__spin_unlock(&pw__shards[i].lock);
   }
 }

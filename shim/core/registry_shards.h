@@ -10,7 +10,7 @@
 
 #include "common/spinlock.h"
 #include "common/table.h"
-#include "core/checkout_table.h"
+#include "core/record_table.h"
 #include "core/records.h"
 
 #define PW__HIDDEN __attribute__((visibility("hidden")))
@@ -21,10 +21,8 @@
  * stack of the checkout it returned. */
 #define RECENT_COUNT 32
 
-typedef struct conn_entry {
-  pw__conn_record r;
-  UT_hash_handle hh;
-} conn_entry;
+PW__RECORD_TABLE(pw__conn_table, pw__conn_record)
+PW__RECORD_TABLE(pw__checkout_table, pw__checkout_record)
 
 /* A pool's connection object and the PGconn inside it. */
 typedef struct handle_entry {
@@ -42,16 +40,8 @@ typedef struct recent {
 
 typedef struct shard {
   pw__spinlock lock;
-  conn_entry *conns;
-  /* uthash frees a table when its last entry goes and allocates it again
-   * with the next (two allocations, 576 bytes zeroed): a program that
-   * connects and closes one connection at a time paid that on every
-   * connect. The keeper, an entry no PGconn can match (its key is the
-   * shard), keeps the table alive; it looks inherited, so every walk of
-   * the table already skips it. */
-  conn_entry keeper;
-  conn_entry *spare; /* the last entry freed, for the next connect */
-  pw__checkout_table checkouts;
+  pw__record_table conns;     /* pw__conn_record by PGconn */
+  pw__record_table checkouts; /* pw__checkout_record by handle */
   handle_entry *handles;
   recent finished[RECENT_COUNT];
   recent returned[RECENT_COUNT];

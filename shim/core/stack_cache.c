@@ -7,33 +7,12 @@
 
 #include "common/options.h"
 
-/* Sets of WAYS entries, chosen by the key. Two call sites that reach a
- * hook at the same depth through one helper share the key (the capture's
- * own frame and return address): with one entry per key they evicted each
- * other on every call and each checkout unwound in full, 6.5 us per
- * checkout+checkin against 0.32 us for one site. A set holds up to WAYS
- * such sites side by side. */
-#define SETS 8
-#define WAYS 4
-#define ENTRIES (SETS * WAYS)
+#define WAYS PW__STACK_CACHE_WAYS
+#define ENTRIES (PW__STACK_CACHE_SETS * WAYS)
 
-typedef struct entry {
-  uintptr_t frame, return_to;
-  /* In a set's first entry: the way the next store replaces, and the way
-   * the last hit was in. */
-  unsigned next_victim, last_hit;
-  const pw__stack *stack; /* NULL: empty */
-  unsigned depth;
-  /* Where each return address was found, and the address itself, side
-   * by side: a hit reads the pairs in order, and nothing of the stack
-   * record, whose frames may sit on lines another thread just wrote. */
-  pw__return_link chain[PW__MAX_STACK_DEPTH];
-} entry;
+typedef pw__stack_cache_entry entry;
 
-/* Allocated on a thread's first capture and freed when it exits: about
- * 65 KiB, so threads that never check out pay nothing. */
-static __thread entry *entries __attribute__((tls_model("initial-exec")));
-
+__thread entry *pw__stack_cache_entries __attribute__((tls_model("initial-exec")));
 /* The caches' memory of each thread (this one's, source_stacks.c's and
  * source_walk.c's), freed by one thread-exit destructor. */
 #define CACHES 3
@@ -68,38 +47,15 @@ void *pw__cache_calloc(size_t count, size_t size, void (*forget)(void)) {
   return caches[slot].memory;
 }
 
-static void forget_entries(void) { entries = NULL; }
-
-static entry *set_for(uintptr_t frame, uintptr_t return_to) {
-  uint64_t h = (frame ^ (return_to << 7)) * 0x9E3779B97F4A7C15ull;
-  return &entries[(h >> 40) % SETS * WAYS];
-}
-
-const pw__stack *pw__stack_cache_find(uintptr_t frame, uintptr_t return_to) {
-  if (!entries) return NULL;
-  entry *set = set_for(frame, return_to);
-  /* The way hit last is tried first: two call sites with one key (a
-   * helper reached from two places at the same depth) differ deep in the
-   * chain, so a miss reads nearly every frame before it fails, and a site
-   * called in a loop behind another's entry paid that on every call. */
-  unsigned first = set->last_hit;
-  for (unsigned i = 0; i < WAYS; i++) {
-    unsigned w = (first + i) % WAYS;
-    const entry *e = &set[w];
-    if (e->stack && e->frame == frame && e->return_to == return_to &&
-        pw__return_chain_holds(e->chain, e->depth)) {
-      set->last_hit = w;
-      return e->stack;
-    }
-  }
-  return NULL;
-}
+static void forget_entries(void) { pw__stack_cache_entries = NULL; }
 
 void pw__stack_cache_store(uintptr_t frame, uintptr_t return_to, const pw__stack *stack,
                            const uintptr_t *slots) {
   if (!stack) return;
-  if (!entries && !(entries = pw__cache_calloc(ENTRIES, sizeof(entry), forget_entries))) return;
-  entry *set = set_for(frame, return_to);
+  if (!pw__stack_cache_entries &&
+      !(pw__stack_cache_entries = pw__cache_calloc(ENTRIES, sizeof(entry), forget_entries)))
+    return;
+  entry *set = pw__stack_cache_set(frame, return_to);
   unsigned occupied = 0;
   for (unsigned w = 0; w < WAYS; w++) occupied |= (set[w].stack != NULL) << w;
   entry *e = &set[pw__cache_way_to_fill(occupied, WAYS, &set->next_victim)];
