@@ -14,19 +14,27 @@ pw__tsc_anchor pw__tsc;
 /* Anchored again once a reading is a span from the anchor. Between
  * anchors the error is the rate's error over the span: the rate is
  * measured over the baseline since the first reading (to within the two
- * clocks' skew at its ends, tens of nanoseconds), so a span of a
- * quarter of the baseline keeps it to a few nanoseconds, up to a span of
- * 250 ms. NTP's slewing of CLOCK_MONOTONIC (500 ppm at most, a few
- * ppm in practice) adds at most 125 us over the longest span. A reading
- * past the span costs a clock_gettime: the longer the span, the fewer. */
+ * clocks' skew at its ends, tens of nanoseconds), so a span as long as
+ * the baseline keeps it to tens of nanoseconds, up to a span of 1 s. (A
+ * span grows with the process's age: a quarter of the baseline anchored
+ * three times as often in the first seconds, for nanoseconds no
+ * histogram bucket can show.) NTP's slewing of CLOCK_MONOTONIC (500 ppm at most, a few ppm in
+ * practice) adds at most 500 us over the longest span, a few us in
+ * practice: far inside a histogram bucket's 6.25%. A reading past the span
+ * costs a clock_gettime and the new rate's arithmetic, some 150
+ * instructions: a program with fewer than one event a span pays it on
+ * each, so the span is as long as the error allows. */
 #define SPAN_MIN_NS 1000000u
-#define SPAN_MAX_NS 250000000u
+#define SPAN_MAX_NS 1000000000u
 /* No conversion until the counter's rate has been measured over this
  * long: the rate's error is the two clocks' skew over this baseline. */
 #define BASELINE_NS 1000000u
 /* An anchor's two readings more than this many counter ticks apart were
- * interrupted (preempted between them): not used. */
+ * interrupted (preempted between them): not used. Unless the machine is
+ * that slow (an emulator, valgrind): after a few pairs, one within twice
+ * the shortest seen is clean too, or the counter would never be used. */
 #define PAIR_TICKS 20000u
+#define PAIRS_BEFORE_SHORTEST 4u
 
 enum { UNKNOWN, DECIDING, USABLE, UNUSABLE };
 static _Atomic int state = UNKNOWN;
@@ -50,13 +58,20 @@ static bool counter_usable(void) {
   return n > 0 && strcmp(source, "tsc\n") == 0;
 }
 
+static _Atomic uint64_t shortest_pair = UINT64_MAX;
+static _Atomic unsigned pairs_seen;
+
 /* Both clocks at (nearly) one moment; false when something came between. */
 static bool read_pair(uint64_t *tsc, uint64_t *ns) {
   uint64_t before = __rdtsc();
   *ns = pw__monotonic_ns();
   uint64_t after = __rdtsc();
-  *tsc = before + (after - before) / 2;
-  return after - before < PAIR_TICKS;
+  uint64_t ticks = after - before;
+  *tsc = before + ticks / 2;
+  uint64_t shortest = atomic_load_explicit(&shortest_pair, memory_order_relaxed);
+  if (ticks < shortest) atomic_store_explicit(&shortest_pair, shortest = ticks, memory_order_relaxed);
+  unsigned seen = atomic_fetch_add_explicit(&pairs_seen, 1, memory_order_relaxed);
+  return ticks < PAIR_TICKS || (seen >= PAIRS_BEFORE_SHORTEST && ticks / 2 <= shortest);
 }
 
 static void anchor(uint64_t tsc, uint64_t ns) {
@@ -67,7 +82,7 @@ static void anchor(uint64_t tsc, uint64_t ns) {
   /* Doubles: 53 bits are ample, and a 128-bit division is a library call. */
   double baseline_ns = (double)(ns - origin_ns);
   double ns_per_tick = baseline_ns / (double)ticks;
-  double span_ns = baseline_ns / 4;
+  double span_ns = baseline_ns;
   span_ns = span_ns < SPAN_MIN_NS ? SPAN_MIN_NS : span_ns > SPAN_MAX_NS ? SPAN_MAX_NS : span_ns;
   uint64_t mult = (uint64_t)(ns_per_tick * 4294967296.0);
   uint64_t span = (uint64_t)(span_ns / ns_per_tick);

@@ -6,7 +6,7 @@
  * take three readings, and a clock_gettime costs 30 ns on a VM (a
  * serialized RDTSC, then the kernel's conversion) where a plain RDTSC and a
  * multiply cost half. The conversion is anchored to clock_gettime and
- * anchored again at most 250 ms later (clock.c), so readings stay within
+ * anchored again at most 1 s later (clock.c), so readings stay within
  * microseconds of CLOCK_MONOTONIC and every reader, whichever source it
  * took, agrees with the others. Elsewhere it is clock_gettime. */
 #ifndef POOLWATCH_CLOCK_H

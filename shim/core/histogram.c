@@ -21,7 +21,6 @@ void pw__histogram_unrecord(pw__histogram *h, uint64_t ns) {
   /* Any cell will do: only the sums across cells are ever read. */
   pw__histogram_cell *c = mine(h);
   if (!c) return;
-  pw__cell_add(&c->count, (uint64_t)-1);
   pw__cell_add(&c->sum_ns, (uint64_t)0 - ns);
   pw__cell_add(&c->buckets[pw__histogram_bucket(ns)], (uint64_t)-1);
 }
@@ -37,7 +36,7 @@ void pw__histogram_reset(pw__histogram *h) {
 void pw__histogram_totals(const pw__histogram *h, uint64_t *count, uint64_t *sum_ns) {
   *count = *sum_ns = 0;
   FOR_EACH_CELL(h, c) {
-    *count += pw__cell_get(&c->count);
+    for (int b = 0; b < PW__HISTOGRAM_BUCKETS; b++) *count += pw__cell_get(&c->buckets[b]);
     *sum_ns += pw__cell_get(&c->sum_ns);
   }
 }

@@ -15,8 +15,9 @@
 #include "core/thread_cells.h"
 
 #define PW__HISTOGRAM_BUCKETS (64 * 8)
+/* The count is the buckets' sum, added up when read: one add fewer on
+ * every checkout and checkin. */
 typedef struct pw__histogram_cell {
-  _Atomic uint64_t count;
   _Atomic uint64_t sum_ns;
   _Atomic uint64_t max_ns;
   _Atomic uint64_t buckets[PW__HISTOGRAM_BUCKETS];
@@ -57,7 +58,6 @@ uint64_t pw__histogram_bucket_upper(int bucket);
 
 /* Inline: two per checkout and checkin, each a handful of plain adds. */
 static inline void pw__histogram_cell_record(pw__histogram_cell *c, uint64_t ns) {
-  pw__cell_add(&c->count, 1);
   pw__cell_add(&c->sum_ns, ns);
   pw__cell_add(&c->buckets[pw__histogram_bucket(ns)], 1);
   if (ns > pw__cell_get(&c->max_ns)) atomic_store_explicit(&c->max_ns, ns, memory_order_relaxed);

@@ -92,14 +92,6 @@ pw__pool *pw__pool_find(const void *key, pw__pool_kind kind, const char *name) {
   return p;
 }
 
-void pw__pool_gauge_add(_Atomic long *gauge, _Atomic long *peak, long delta) {
-  long now = atomic_fetch_add_explicit(gauge, delta, memory_order_relaxed) + delta;
-  long seen = atomic_load_explicit(peak, memory_order_relaxed);
-  while (now > seen && !atomic_compare_exchange_weak_explicit(
-                           peak, &seen, now, memory_order_relaxed, memory_order_relaxed)) {
-  }
-}
-
 __thread pw__pool_cells pw__pool_cells_last __attribute__((tls_model("initial-exec")));
 
 pw__pool_cells *pw__pool_cells_find(pw__pool *pool) {

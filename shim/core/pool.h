@@ -138,8 +138,14 @@ bool pw__pool_kind_must_close(pw__pool_kind kind);
 bool pw__pool_kind_is_library(pw__pool_kind kind);
 
 void pw__pool_metrics_get(pw__pool *p, pw__pool_metrics *m);
-/* Adds DELTA to a gauge and raises its peak. */
-void pw__pool_gauge_add(_Atomic long *gauge, _Atomic long *peak, long delta);
+/* Adds DELTA to a gauge and raises its peak. Inline: once a connect. */
+static inline void pw__pool_gauge_add(_Atomic long *gauge, _Atomic long *peak, long delta) {
+  long now = atomic_fetch_add_explicit(gauge, delta, memory_order_relaxed) + delta;
+  long seen = atomic_load_explicit(peak, memory_order_relaxed);
+  while (now > seen && !atomic_compare_exchange_weak_explicit(
+                           peak, &seen, now, memory_order_relaxed, memory_order_relaxed)) {
+  }
+}
 /* After fork(): the child starts with empty metrics, its inherited
  * connections are the parent's. */
 void pw__pool_reset_all(void);

@@ -12,7 +12,7 @@ bool pw__record_table_grow(pw__record_table *t, size_t size) {
   char *slots = calloc(capacity, size);
   if (!slots) return false;
   pw__record_table old = *t;
-  *t = (pw__record_table){.slots = slots, .capacity = capacity};
+  *t = (pw__record_table){.slots = slots, .capacity = capacity, .limit = capacity / 4 * 3};
   for (size_t i = 0; i < old.capacity; i++) {
     const char *record = old.slots + i * size;
     const void *key = pw__record_key(record);

@@ -22,6 +22,9 @@ typedef struct pw__record_table {
   char *slots;     /* key NULL: empty; PW__TOMBSTONE: removed */
   size_t capacity; /* a power of two, or 0 */
   size_t live, tombstones;
+  /* Three quarters of the capacity, removed slots counting: probes stay
+   * short and every probe meets an empty slot. */
+  size_t limit;
 } pw__record_table;
 
 /* A removed slot keeps probes going past it until the next rebuild. */
@@ -55,11 +58,8 @@ static inline void *pw__record_find(const pw__record_table *t, const void *key, 
 static inline void *pw__record_claim(pw__record_table *t, const void *key, size_t size,
                                      void *replaced, bool *was_replaced) {
   *was_replaced = false;
-  if (!key || key == PW__TOMBSTONE) return NULL;
-  /* At most three quarters used, removed slots counting: probes stay short
-   * and every probe meets an empty slot. */
-  if ((t->live + t->tombstones + 1) * 4 > t->capacity * 3 && !pw__record_table_grow(t, size))
-    return NULL;
+  if (!key) return NULL;
+  if (t->live + t->tombstones >= t->limit && !pw__record_table_grow(t, size)) return NULL;
   /* One probe: the key's own slot if it is there (a checkout no hook saw
    * end, a PGconn freed behind poolwatch's back), else the first removed
    * slot on the way, else the empty one that ends it. */

@@ -206,9 +206,9 @@ bool pw__conn_finishing(const void *conn, const pw__stack *stack) {
     return false;
   }
   if (!found) return true; /* never seen: not ours to judge */
+  /* Its pool was marked used when it opened, in this process. */
   if (!r.inherited) {
     pw__pool *pool = r.pool;
-    mark_used(pool);
     if (r.state == PW__CONNECTED) atomic_fetch_sub_explicit(&pool->size, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pool->closes, 1, memory_order_relaxed);
     /* The time held goes only to events: without a sink, no clock read. */

@@ -133,7 +133,7 @@ static __attribute__((noinline)) const pw__stack *unwind_and_cache(int depth, ui
   int kept = unwind_noting_slots(depth, ips, slots, &cacheable);
   if (kept < 0) return NULL;
   const pw__stack *stack = pw__stack_intern(ips, kept);
-  if (cacheable) pw__stack_cache_store(frame, return_to, stack, slots);
+  if (cacheable) pw__stack_cache_store(frame, return_to, stack, slots, (unsigned)depth);
   return stack;
 }
 #endif
@@ -198,19 +198,20 @@ static __attribute__((noinline)) const pw__stack *capture_source(const pw__sourc
 }
 /* ---- source frames: end ----------------------------------------------- */
 
+/* DEPTH is clamped only where it is used: a cached stack was unwound at
+ * the process's one depth already. */
 __attribute__((noinline)) const pw__stack *pw__stack_capture(int depth) {
-  depth = clamp_depth(depth);
   uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
   uintptr_t return_to = (uintptr_t)__builtin_return_address(0);
   const pw__source_walker *walker = pw__source_walker_active();
-  if (walker) return capture_source(walker, depth, frame, return_to);
+  if (walker) return capture_source(walker, clamp_depth(depth), frame, return_to);
 #if PW__STACK_CACHE
   const pw__stack *cached = pw__stack_cache_find(frame, return_to);
-  return cached ? cached : unwind_and_cache(depth, frame, return_to);
+  return cached ? cached : unwind_and_cache(clamp_depth(depth), frame, return_to);
 #else
   uintptr_t native[PW__MAX_STACK_DEPTH + OWN_FRAMES_MAX];
   const uintptr_t *frames;
-  int kept = unwind_all(native, depth, &frames);
+  int kept = unwind_all(native, clamp_depth(depth), &frames);
   return pw__stack_intern(frames, kept);
 #endif
 }

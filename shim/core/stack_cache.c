@@ -2,17 +2,23 @@
 #include "core/stack_cache.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/options.h"
 
 #define WAYS PW__STACK_CACHE_WAYS
-#define ENTRIES (PW__STACK_CACHE_SETS * WAYS)
+/* At most this much a thread: as many sets (a power of two) as fit. */
+#define BUDGET_BYTES (128u * 1024)
+#define SETS_MIN 8
+#define SETS_MAX 64
+_Static_assert(SETS_MAX <= 64, "a set is chosen by the key hash's top six bits");
 
 typedef pw__stack_cache_entry entry;
 
-__thread entry *pw__stack_cache_entries __attribute__((tls_model("initial-exec")));
+__thread pw__stack_cache pw__stack_cache_mine __attribute__((tls_model("initial-exec")));
+
 /* The caches' memory of each thread (this one's, source_stacks.c's and
  * source_walk.c's), freed by one thread-exit destructor. */
 #define CACHES 3
@@ -47,18 +53,32 @@ void *pw__cache_calloc(size_t count, size_t size, void (*forget)(void)) {
   return caches[slot].memory;
 }
 
-static void forget_entries(void) { pw__stack_cache_entries = NULL; }
+static void forget_entries(void) { pw__stack_cache_mine.entries = NULL; }
+
+/* Allocates the calling thread's entries for stacks up to LINKS frames;
+ * false when memory runs out. */
+static bool allocate(unsigned links) {
+  size_t stride = sizeof(entry) + links * sizeof(pw__return_link);
+  stride = (stride + 63) & ~(size_t)63; /* whole cache lines */
+  size_t sets = SETS_MIN;
+  while (sets < SETS_MAX && sets * 2 * WAYS * stride <= BUDGET_BYTES) sets *= 2;
+  char *entries = pw__cache_calloc(sets * WAYS, stride, forget_entries);
+  if (!entries) return false;
+  pw__stack_cache_mine =
+      (pw__stack_cache){.entries = entries, .stride = stride, .set_mask = sets - 1, .links = links};
+  return true;
+}
 
 void pw__stack_cache_store(uintptr_t frame, uintptr_t return_to, const pw__stack *stack,
-                           const uintptr_t *slots) {
+                           const uintptr_t *slots, unsigned depth) {
   if (!stack) return;
-  if (!pw__stack_cache_entries &&
-      !(pw__stack_cache_entries = pw__cache_calloc(ENTRIES, sizeof(entry), forget_entries)))
-    return;
-  entry *set = pw__stack_cache_set(frame, return_to);
+  if (!pw__stack_cache_mine.entries && !allocate(depth)) return;
+  if (stack->depth > pw__stack_cache_mine.links) return; /* deeper than the entries: unwound */
+  char *set = pw__stack_cache_set(frame, return_to);
+  entry *head = (entry *)set;
   unsigned occupied = 0;
-  for (unsigned w = 0; w < WAYS; w++) occupied |= (set[w].stack != NULL) << w;
-  entry *e = &set[pw__cache_way_to_fill(occupied, WAYS, &set->next_victim)];
+  for (unsigned w = 0; w < WAYS; w++) occupied |= (pw__stack_cache_way(set, w)->stack != NULL) << w;
+  entry *e = pw__stack_cache_way(set, pw__cache_way_to_fill(occupied, WAYS, &head->next_victim));
   e->frame = frame;
   e->return_to = return_to;
   e->stack = stack;

@@ -72,7 +72,6 @@ void *pw__cache_calloc(size_t count, size_t size, void (*forget)(void));
  * they evicted each other on every call and each checkout unwound in full,
  * 6.5 us per checkout+checkin against 0.32 us for one site. A set holds up
  * to PW__STACK_CACHE_WAYS such sites side by side. */
-#define PW__STACK_CACHE_SETS 8
 #define PW__STACK_CACHE_WAYS 4
 
 typedef struct pw__stack_cache_entry {
@@ -84,45 +83,69 @@ typedef struct pw__stack_cache_entry {
   unsigned depth;
   /* Where each return address was found, and the address itself, side
    * by side: a hit reads the pairs in order, and nothing of the stack
-   * record, whose frames may sit on lines another thread just wrote. */
-  pw__return_link chain[PW__MAX_STACK_DEPTH];
+   * record, whose frames may sit on lines another thread just wrote. As
+   * many as the process's stack depth (pw__stack_cache_shape). */
+  pw__return_link chain[];
 } pw__stack_cache_entry;
 
-/* The calling thread's entries, allocated on its first store and freed
- * when it exits (about 65 KiB: threads that never check out pay nothing);
- * NULL until then. */
-extern __thread pw__stack_cache_entry *pw__stack_cache_entries
-    __attribute__((tls_model("initial-exec")));
+/* A thread's cache: its entries, allocated on its first store and freed
+ * when it exits (threads that never check out pay nothing), and their
+ * size and number, made at that store for the stacks' depth (the
+ * process's). At the default depth of 32, 32 sets in 72 KiB (room for 128
+ * frames an entry left 8 in 66 KiB, and two sites shared a set one time in
+ * eight); at 128, 8 still. */
+typedef struct pw__stack_cache {
+  char *entries;   /* NULL until the first store */
+  size_t stride;   /* bytes per entry */
+  size_t set_mask; /* sets - 1; sets is a power of two */
+  unsigned links;  /* room in each entry's chain */
+} pw__stack_cache;
+extern __thread pw__stack_cache pw__stack_cache_mine __attribute__((tls_model("initial-exec")));
 
-static inline pw__stack_cache_entry *pw__stack_cache_set(uintptr_t frame, uintptr_t return_to) {
+static inline pw__stack_cache_entry *pw__stack_cache_way(char *set, unsigned way) {
+  return (pw__stack_cache_entry *)(set + way * pw__stack_cache_mine.stride);
+}
+
+static inline char *pw__stack_cache_set(uintptr_t frame, uintptr_t return_to) {
+  /* The product's top bits are the ones every bit of the key reaches. */
   uint64_t h = (frame ^ (return_to << 7)) * 0x9E3779B97F4A7C15ull;
-  return &pw__stack_cache_entries[(h >> 40) % PW__STACK_CACHE_SETS * PW__STACK_CACHE_WAYS];
+  size_t set = (size_t)(h >> 58) & pw__stack_cache_mine.set_mask;
+  return pw__stack_cache_mine.entries + set * PW__STACK_CACHE_WAYS * pw__stack_cache_mine.stride;
+}
+
+static inline bool pw__stack_cache_holds(const pw__stack_cache_entry *e, uintptr_t frame,
+                                         uintptr_t return_to) {
+  return e->frame == frame && e->return_to == return_to && e->stack &&
+         pw__return_chain_holds(e->chain, e->depth);
 }
 
 /* The cached stack entered at (FRAME, RETURN_TO), still valid, or NULL.
  * Inline: it is most of what a checkout's capture costs. */
 static inline const pw__stack *pw__stack_cache_find(uintptr_t frame, uintptr_t return_to) {
-  if (!pw__stack_cache_entries) return NULL;
-  pw__stack_cache_entry *set = pw__stack_cache_set(frame, return_to);
+  if (!pw__stack_cache_mine.entries) return NULL;
+  char *set = pw__stack_cache_set(frame, return_to);
+  pw__stack_cache_entry *head = (pw__stack_cache_entry *)set;
   /* The way hit last is tried first: two call sites with one key (a
    * helper reached from two places at the same depth) differ deep in the
    * chain, so a miss reads nearly every frame before it fails, and a site
-   * called in a loop behind another's entry paid that on every call. */
-  unsigned first = set->last_hit;
-  for (unsigned i = 0; i < PW__STACK_CACHE_WAYS; i++) {
-    unsigned w = (first + i) % PW__STACK_CACHE_WAYS;
-    const pw__stack_cache_entry *e = &set[w];
-    if (e->stack && e->frame == frame && e->return_to == return_to &&
-        pw__return_chain_holds(e->chain, e->depth)) {
-      set->last_hit = w;
+   * called in a loop behind another's entry paid that on every call. The
+   * others in order: two sites that share a set take turns as the last
+   * hit. */
+  unsigned last = head->last_hit;
+  pw__stack_cache_entry *e = pw__stack_cache_way(set, last);
+  if (pw__stack_cache_holds(e, frame, return_to)) return e->stack;
+  for (unsigned w = 0; w < PW__STACK_CACHE_WAYS; w++) {
+    e = pw__stack_cache_way(set, w);
+    if (w != last && pw__stack_cache_holds(e, frame, return_to)) {
+      head->last_hit = w;
       return e->stack;
     }
   }
   return NULL;
 }
-/* Remembers STACK for (FRAME, RETURN_TO): SLOTS[i] is the address where
- * STACK->frames[i] was found. */
+/* Remembers STACK, unwound at most DEPTH frames deep, for (FRAME,
+ * RETURN_TO): SLOTS[i] is the address where STACK->frames[i] was found. */
 void pw__stack_cache_store(uintptr_t frame, uintptr_t return_to, const pw__stack *stack,
-                           const uintptr_t *slots);
+                           const uintptr_t *slots, unsigned depth);
 
 #endif

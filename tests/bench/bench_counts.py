@@ -20,8 +20,10 @@ def parse(text):
 
 def callgrind_total(r, argv, collect, shim, extra=None):
     """Instructions callgrind counts inside the function COLLECT (None:
-    the whole process), and the workload's output."""
-    toggle = [f"--toggle-collect={collect}"] if collect else []
+    the whole process; a list: each toggles counting on entry and exit),
+    and the workload's output."""
+    names = [collect] if isinstance(collect, str) else collect or []
+    toggle = [f"--toggle-collect={name}" for name in names]
     with tempfile.TemporaryDirectory(prefix="pwbench-cg-") as d:
         path = os.path.join(d, "callgrind.out")
         out, _, _ = r.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}"]
@@ -50,20 +52,35 @@ def callgrind_per_pair(r, pool):
     return result
 
 
+# The libpq functions a connect and finish of pwbench call, which poolwatch
+# hooks: PQconnectdb, and inside it libpq's own PQconnectStart and
+# PQconnectPoll, then PQfinish.
+CONNECT_HOOKS = ["PQconnectdb", "PQconnectStart", "PQconnectPoll", "PQfinish"]
+
+
 def callgrind_per_connect(r):
-    """Client instructions per connect, without and with the shim. Two runs
+    """Client instructions per connect: the whole client without and with
+    the shim, and the instructions run in poolwatch's hooks alone. Two runs
     of different lengths, and the difference divided by the difference in
     connects: what a process pays once (poolwatch's and libpq's set-up, the
-    first unwind of a call site) cancels out."""
+    first unwind of a call site) cancels out.
+
+    The whole client's difference also holds libpq's own instructions moved
+    by the shim's presence (its string and malloc routines take other paths
+    at other addresses: some tens of instructions either way). The hooks'
+    count is exact: each hook and the libpq function it forwards to share
+    a name, so toggling the count at every entry and exit of those names
+    counts the hook's own work and leaves libpq's out. Returns (without,
+    with, hooks)."""
     if not have_callgrind():
         return None
     few, many = 5, 25
-    result = []
-    for shim in (False, True):
-        a, _ = callgrind_total(r, [f"{r.bin}/pwbench", "connect", str(few)], "connect_loop", shim)
-        b, _ = callgrind_total(r, [f"{r.bin}/pwbench", "connect", str(many)], "connect_loop", shim)
-        result.append((b - a) / (many - few))
-    return result
+    def per_connect(collect, shim):
+        a, _ = callgrind_total(r, [f"{r.bin}/pwbench", "connect", str(few)], collect, shim)
+        b, _ = callgrind_total(r, [f"{r.bin}/pwbench", "connect", str(many)], collect, shim)
+        return (b - a) / (many - few)
+    return (per_connect("connect_loop", False), per_connect("connect_loop", True),
+            per_connect(CONNECT_HOOKS, True))
 
 
 def callgrind_sqlalchemy_pairs(r, pairs=2000, mode=()):
