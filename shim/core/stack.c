@@ -200,9 +200,8 @@ static __attribute__((noinline)) const pw__stack *capture_source(const pw__sourc
 
 /* DEPTH is clamped only where it is used: a cached stack was unwound at
  * the process's one depth already. */
-__attribute__((noinline)) const pw__stack *pw__stack_capture(int depth) {
-  uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
-  uintptr_t return_to = (uintptr_t)__builtin_return_address(0);
+__attribute__((noinline)) const pw__stack *pw__stack_capture_from(int depth, uintptr_t frame,
+                                                                  uintptr_t return_to) {
   const pw__source_walker *walker = pw__source_walker_active();
   if (walker) return capture_source(walker, clamp_depth(depth), frame, return_to);
 #if PW__STACK_CACHE
@@ -214,6 +213,11 @@ __attribute__((noinline)) const pw__stack *pw__stack_capture(int depth) {
   int kept = unwind_all(native, clamp_depth(depth), &frames);
   return pw__stack_intern(frames, kept);
 #endif
+}
+
+__attribute__((noinline)) const pw__stack *pw__stack_capture(int depth) {
+  return pw__stack_capture_from(depth, (uintptr_t)__builtin_frame_address(0),
+                                (uintptr_t)__builtin_return_address(0));
 }
 
 uint32_t pw__stack_count(void) {

@@ -54,6 +54,10 @@ void pw__stack_set_own_range(uintptr_t begin, uintptr_t end);
 /* Captures the caller's stack, at most DEPTH frames, and interns it.
  * Returns NULL only when memory runs out. */
 const pw__stack *pw__stack_capture(int depth);
+/* The same, with the key the caches know the call path by: FRAME and
+ * RETURN_TO of a function of poolwatch's on the path (a hook's own), as
+ * pw__capture (hooks/lifecycle.h) gives them after its cache lookup. */
+const pw__stack *pw__stack_capture_from(int depth, uintptr_t frame, uintptr_t return_to);
 
 /* Interns DEPTH addresses (exposed for unit tests and benchmarks). */
 const pw__stack *pw__stack_intern(const uintptr_t *frames, int depth);

@@ -107,9 +107,12 @@ static inline pw__stack_cache_entry *pw__stack_cache_way(char *set, unsigned way
 }
 
 static inline char *pw__stack_cache_set(uintptr_t frame, uintptr_t return_to) {
-  /* The product's top bits are the ones every bit of the key reaches. */
-  uint64_t h = (frame ^ (return_to << 7)) * 0x9E3779B97F4A7C15ull;
-  size_t set = (size_t)(h >> 58) & pw__stack_cache_mine.set_mask;
+  /* The frame hashed (a product's top bits are the ones every bit of it
+   * reaches), the return address as it is: two hooked calls from one
+   * function (a connect and its finish, a checkout and its checkin), with
+   * one frame and return addresses a few bytes apart, get two sets. */
+  uint64_t h = frame * 0x9E3779B97F4A7C15ull;
+  size_t set = ((size_t)(h >> 58) ^ return_to) & pw__stack_cache_mine.set_mask;
   return pw__stack_cache_mine.entries + set * PW__STACK_CACHE_WAYS * pw__stack_cache_mine.stride;
 }
 
@@ -129,8 +132,7 @@ static inline const pw__stack *pw__stack_cache_find(uintptr_t frame, uintptr_t r
    * helper reached from two places at the same depth) differ deep in the
    * chain, so a miss reads nearly every frame before it fails, and a site
    * called in a loop behind another's entry paid that on every call. The
-   * others in order: two sites that share a set take turns as the last
-   * hit. */
+   * others in order. */
   unsigned last = head->last_hit;
   pw__stack_cache_entry *e = pw__stack_cache_way(set, last);
   if (pw__stack_cache_holds(e, frame, return_to)) return e->stack;

@@ -8,7 +8,9 @@
 #include <stdbool.h>
 
 #include "core/config.h"
+#include "core/source_frames.h"
 #include "core/stack.h"
+#include "core/stack_cache.h"
 
 #define PW__EXPORT __attribute__((visibility("default")))
 
@@ -22,9 +24,20 @@ static inline void pw__init(void) {
 }
 
 /* The caller's stack, POOLWATCH_STACK_DEPTH frames deep; NULL with depth
- * 0, which turns stack capture off. */
-static inline const pw__stack *pw__capture(void) {
-  return pw__config.stack_depth ? pw__stack_capture((int)pw__config.stack_depth) : NULL;
+ * 0, which turns stack capture off. Inlined into the hook, whose frame and
+ * return address key the call path: a call site seen before is found in
+ * the thread's cache here, without a call (core/stack_cache.h). */
+static inline __attribute__((always_inline)) const pw__stack *pw__capture(void) {
+  if (!pw__config.stack_depth) return NULL;
+  uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t return_to = (uintptr_t)__builtin_return_address(0);
+#if PW__STACK_CACHE
+  if (!pw__source_walker_active()) {
+    const pw__stack *cached = pw__stack_cache_find(frame, return_to);
+    if (cached) return cached;
+  }
+#endif
+  return pw__stack_capture_from((int)pw__config.stack_depth, frame, return_to);
 }
 
 /* An exec is about to replace this process image: writes its report now
