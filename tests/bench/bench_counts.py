@@ -117,12 +117,13 @@ def callgrind_sqlalchemy_pairs(r, pairs=2000, mode=()):
 def callgrind_capture(r, argv, extra, frames=20):
     """Instructions per stack capture in ARGV's language (python_capture.py
     and its Ruby and Perl twins with SECONDS 0: 2,000 annotated pairs FRAMES
-    frames deep), counted inside pw__stack_capture: the first capture of
-    the call site unwinds, the others come from the thread's cache. None
-    without valgrind."""
+    frames deep), counted inside pw__stack_capture_from (where every
+    capture goes while an interpreter's frames are read): the first capture
+    of the call site unwinds, the others come from the thread's cache of
+    stacks with source frames. None without valgrind."""
     if not have_callgrind():
         return None
-    total, out = callgrind_total(r, argv + ["0", str(frames)], "pw__stack_capture", True,
+    total, out = callgrind_total(r, argv + ["0", str(frames)], "pw__stack_capture_from", True,
                                  {"POOLWATCH_QUIET": "1", **extra})
     return total / parse(out)["pairs"]
 
