@@ -69,7 +69,8 @@ static bool read_pair(uint64_t *tsc, uint64_t *ns) {
   uint64_t ticks = after - before;
   *tsc = before + ticks / 2;
   uint64_t shortest = atomic_load_explicit(&shortest_pair, memory_order_relaxed);
-  if (ticks < shortest) atomic_store_explicit(&shortest_pair, shortest = ticks, memory_order_relaxed);
+  if (ticks < shortest)
+    atomic_store_explicit(&shortest_pair, shortest = ticks, memory_order_relaxed);
   unsigned seen = atomic_fetch_add_explicit(&pairs_seen, 1, memory_order_relaxed);
   return ticks < PAIR_TICKS || (seen >= PAIRS_BEFORE_SHORTEST && ticks / 2 <= shortest);
 }

@@ -386,7 +386,8 @@ bool pw__is_checked_out(const void *handle) {
 void pw__pool_conn_opened(pw__pool *pool, bool ok, uint64_t start_ns, uint64_t end_ns) {
   mark_used(pool);
   atomic_fetch_add_explicit(&pool->connects, 1, memory_order_relaxed);
-  account_connect(pool, pw__pool_cells_mine(pool), ok ? PW__CONNECTED : PW__FAILED, end_ns - start_ns);
+  account_connect(pool, pw__pool_cells_mine(pool), ok ? PW__CONNECTED : PW__FAILED,
+                  end_ns - start_ns);
   emit(ok ? "connect" : "connect_failed", pool, NULL, NULL, pw__seconds(end_ns - start_ns), NULL);
 }
 

@@ -59,7 +59,8 @@ static pw__connect_state state_of(const call *c, PGconn *conn, bool async) {
  * pool's own call (libzdb opens its connections with PQconnectdb) belongs
  * to that pool, not to `libpq`. Inlined into each connect hook: a call of
  * its own cost some twenty instructions a connect. */
-static inline __attribute__((always_inline)) void opened(const call *c, PGconn *conn, char *conninfo, bool async) {
+static inline __attribute__((always_inline)) void opened(const call *c, PGconn *conn,
+                                                        char *conninfo, bool async) {
   int saved = errno;
   uint64_t end = pw__now_ns();
   pw__pool *owner = pw__owning_pool(c->caller);
