@@ -14,11 +14,11 @@ pw__tsc_anchor pw__tsc;
 /* Anchored again once a reading is a span from the anchor. Between
  * anchors the error is the rate's error over the span: the rate is
  * measured over the baseline since the first reading (to within the two
- * clocks' skew at its ends, tens of nanoseconds), so a span as long as
- * the baseline keeps it to tens of nanoseconds, up to a span of 1 s. (A
- * span grows with the process's age: a quarter of the baseline anchored
- * three times as often in the first seconds, for nanoseconds no
- * histogram bucket can show.) NTP's slewing of CLOCK_MONOTONIC (500 ppm at most, a few ppm in
+ * clocks' skew at its ends: tens of nanoseconds, microseconds for a pair
+ * slowed down on a busy machine), so a span of a quarter of the baseline
+ * keeps it to a quarter of that skew, up to a span of 1 s. (A span as long
+ * as the baseline let a reading step back by 70 us at the next anchor
+ * under load.) NTP's slewing of CLOCK_MONOTONIC (500 ppm at most, a few ppm in
  * practice) adds at most 500 us over the longest span, a few us in
  * practice: far inside a histogram bucket's 6.25%. A reading past the span
  * costs a clock_gettime and the new rate's arithmetic, some 150
@@ -83,7 +83,7 @@ static void anchor(uint64_t tsc, uint64_t ns) {
   /* Doubles: 53 bits are ample, and a 128-bit division is a library call. */
   double baseline_ns = (double)(ns - origin_ns);
   double ns_per_tick = baseline_ns / (double)ticks;
-  double span_ns = baseline_ns;
+  double span_ns = baseline_ns / 4;
   span_ns = span_ns < SPAN_MIN_NS ? SPAN_MIN_NS : span_ns > SPAN_MAX_NS ? SPAN_MAX_NS : span_ns;
   uint64_t mult = (uint64_t)(ns_per_tick * 4294967296.0);
   uint64_t span = (uint64_t)(span_ns / ns_per_tick);
