@@ -84,14 +84,6 @@ static inline void *pw__record_claim(pw__record_table *t, const void *key, size_
   return reuse;
 }
 
-/* Stores RECORD as pw__record_claim does. False when memory runs out. */
-static inline bool pw__record_put(pw__record_table *t, const void *record, size_t size,
-                                  void *replaced, bool *was_replaced) {
-  void *slot = pw__record_claim(t, pw__record_key(record), size, replaced, was_replaced);
-  if (slot) memcpy(slot, record, size);
-  return slot != NULL;
-}
-
 /* Removes the record at SLOT, found by a lookup or a walk. */
 static inline void pw__record_remove_at(pw__record_table *t, void *slot) {
   const void *tombstone = PW__TOMBSTONE;
@@ -119,8 +111,8 @@ static inline void *pw__record_next(const pw__record_table *t, const void *after
   return NULL;
 }
 
-/* NAME_find, NAME_claim, NAME_put, NAME_take, NAME_remove_at, NAME_first
- * and NAME_next for a pw__record_table of RECORD. Walk with
+/* NAME_find, NAME_claim, NAME_take, NAME_remove_at, NAME_first and
+ * NAME_next for a pw__record_table of RECORD. Walk with
  * for (r = NAME_first(t); r; r = NAME_next(t, r)). */
 #define PW__RECORD_TABLE(name, record)                                                     \
   static inline record *name##_find(pw__record_table *t, const void *key) {                \
@@ -129,10 +121,6 @@ static inline void *pw__record_next(const pw__record_table *t, const void *after
   static inline record *name##_claim(pw__record_table *t, const void *key,                 \
                                      record *replaced, bool *was_replaced) {               \
     return (record *)pw__record_claim(t, key, sizeof(record), replaced, was_replaced);      \
-  }                                                                                        \
-  static inline bool name##_put(pw__record_table *t, const record *r, record *replaced,    \
-                                bool *was_replaced) {                                      \
-    return pw__record_put(t, r, sizeof(record), replaced, was_replaced);                   \
   }                                                                                        \
   static inline bool name##_take(pw__record_table *t, const void *key, record *out) {      \
     return pw__record_take(t, key, sizeof(record), out);                                   \

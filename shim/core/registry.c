@@ -38,6 +38,9 @@ static void mark_used(pw__pool *pool) {
 
 void pw__registry_set_sink(pw__event_sink s) { atomic_store(&sink, s); }
 
+/* Checked first where an event's figures cost something to work out (a
+ * connect's or a checkout's seconds): as arguments, they were worked out
+ * on every event. */
 static bool events_wanted(void) { return atomic_load_explicit(&sink, memory_order_relaxed); }
 
 static void emit(const char *what, pw__pool *pool, const void *id, const pw__stack *stack,
@@ -132,8 +135,9 @@ void pw__conn_opened(pw__pool *pool, const void *conn, const pw__stack *stack,
   pw__spin_unlock(&sh->lock);
   if (replaced) pw__description_release(stale.conninfo);
   if (!r) pw__description_release(conninfo);
-  emit(state == PW__FAILED ? "connect_failed" : "connect", pool, conn, stack,
-       pw__seconds(end_ns - start_ns), NULL);
+  if (events_wanted())
+    emit(state == PW__FAILED ? "connect_failed" : "connect", pool, conn, stack,
+         pw__seconds(end_ns - start_ns), NULL);
 }
 
 void pw__conn_connect_done(const void *conn, bool ok, uint64_t end_ns) {
@@ -272,22 +276,24 @@ void pw__checkout_done(pw__pool *pool, const void *handle, const pw__stack *stac
     pw__cell_add(cells->checkouts, 1);
     pw__histogram_cell_record(cells->wait, end_ns - start_ns);
   }
-  pw__checkout_record record = {
-    .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns, .thread = thread_id(),
-  };
+  pid_t thread = thread_id();
   pw__checkout_record stale;
   bool replaced;
   shard *sh = shard_of(handle);
   pw__spin_lock(&sh->lock);
-  bool stored = pw__checkout_table_put(&sh->checkouts, &record, &stale, &replaced);
+  pw__checkout_record *r = pw__checkout_table_claim(&sh->checkouts, handle, &stale, &replaced);
+  if (r)
+    *r = (pw__checkout_record){
+      .handle = handle, .pool = pool, .stack = stack, .at_ns = end_ns, .thread = thread,
+    };
   pw__spin_unlock(&sh->lock);
-  if (!stored) return; /* out of memory: this checkout goes untracked */
+  if (!r) return; /* out of memory: this checkout goes untracked */
   /* The pool handed out a handle it never got back (through a path no
    * hook saw): that checkout is over. */
   if (replaced && !stale.inherited)
     atomic_fetch_sub_explicit(&stale.pool->checked_out, 1, memory_order_relaxed);
   pw__pool_gauge_add(&pool->checked_out, &pool->peak_checked_out, 1);
-  emit("checkout", pool, handle, stack, pw__seconds(end_ns - start_ns), NULL);
+  if (events_wanted()) emit("checkout", pool, handle, stack, pw__seconds(end_ns - start_ns), NULL);
 }
 
 void pw__checkout_failed(pw__pool *pool, const pw__stack *stack, uint64_t start_ns,
@@ -360,7 +366,8 @@ void pw__checkin_account(pw__pool *pool, const void *handle, const pw__checkout_
   uint64_t now = pw__now_ns();
   if (!taken->inherited) {
     checkout_ended(taken, now, true);
-    emit("checkin", pool, handle, stack, pw__seconds(pw__elapsed_ns(now, taken->at_ns)), NULL);
+    if (events_wanted())
+      emit("checkin", pool, handle, stack, pw__seconds(pw__elapsed_ns(now, taken->at_ns)), NULL);
   }
   if (in_transaction)
     finding_add(PW__FINDING_CHECKIN_IN_TRANSACTION, pool, stack, taken->stack,
