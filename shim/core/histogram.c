@@ -13,13 +13,9 @@ uint64_t pw__histogram_bucket_upper(int bucket) {
   return low + ((uint64_t)1 << (exponent - 3)) - 1;
 }
 
-static pw__histogram_cell *mine(pw__histogram *h) {
-  return pw__cells_mine(&h->cells, sizeof(pw__histogram_cell));
-}
-
 void pw__histogram_unrecord(pw__histogram *h, uint64_t ns) {
   /* Any cell will do: only the sums across cells are ever read. */
-  pw__histogram_cell *c = mine(h);
+  pw__histogram_cell *c = pw__histogram_mine(h);
   if (!c) return;
   pw__cell_add(&c->sum_ns, (uint64_t)0 - ns);
   pw__cell_add(&c->buckets[pw__histogram_bucket(ns)], (uint64_t)-1);

@@ -63,14 +63,14 @@ static inline void pw__histogram_cell_record(pw__histogram_cell *c, uint64_t ns)
   if (ns > pw__cell_get(&c->max_ns)) atomic_store_explicit(&c->max_ns, ns, memory_order_relaxed);
 }
 
-static inline void pw__histogram_record(pw__histogram *h, uint64_t ns) {
-  pw__histogram_cell *c = pw__cells_mine(&h->cells, sizeof(pw__histogram_cell));
-  if (c) pw__histogram_cell_record(c, ns); /* else out of memory: unrecorded */
-}
-
 /* This thread's cell of H, or NULL when memory runs out. */
 static inline pw__histogram_cell *pw__histogram_mine(pw__histogram *h) {
   return pw__cells_mine(&h->cells, sizeof(pw__histogram_cell));
+}
+
+static inline void pw__histogram_record(pw__histogram *h, uint64_t ns) {
+  pw__histogram_cell *c = pw__histogram_mine(h);
+  if (c) pw__histogram_cell_record(c, ns); /* else out of memory: unrecorded */
 }
 
 #endif

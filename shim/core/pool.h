@@ -93,7 +93,7 @@ typedef struct pw__pool_cells {
 } pw__pool_cells;
 
 extern __thread pw__pool_cells pw__pool_cells_last __attribute__((tls_model("initial-exec")));
-/* The miss: the four cells looked up; NULL when memory runs out. */
+/* The miss: the five cells looked up; NULL when memory runs out. */
 pw__pool_cells *pw__pool_cells_find(pw__pool *pool);
 
 static inline pw__pool_cells *pw__pool_cells_mine(pw__pool *pool) {

@@ -84,10 +84,7 @@ void pw__source_stacks_store(uintptr_t frame, uintptr_t return_to, int depth,
   e->natives = n;
   e->count = source->count;
   e->runs = source->runs;
-  for (int i = 0; i < n; i++) {
-    e->chain[i].slot = slots[i];
-    e->chain[i].address = native[i];
-  }
+  pw__return_chain_fill(e->chain, slots, native, (unsigned)n);
   memcpy(e->words, source->words, (size_t)source->count * sizeof(uintptr_t));
   memcpy(e->run_end, source->run_end, (size_t)source->runs * sizeof(int));
 }

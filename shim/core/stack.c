@@ -104,7 +104,9 @@ static int clamp_depth(int depth) {
  * the caches. Returns how many frames are kept, or -1 without libunwind;
  * *CACHEABLE says whether the slots can vouch for them. Inlined, so the
  * unwind starts in its caller's frame, as every capture's does. */
-static inline __attribute__((always_inline)) int unwind_noting_slots(int depth, uintptr_t *ips, uintptr_t *slots, bool *cacheable) {
+static inline __attribute__((always_inline)) int unwind_noting_slots(int depth, uintptr_t *ips,
+                                                                     uintptr_t *slots,
+                                                                     bool *cacheable) {
   int kept = 0;
   *cacheable = true;
   const pw__libunwind *unw = pw__libunwind_load();
@@ -192,7 +194,8 @@ static __attribute__((noinline)) const pw__stack *capture_source(const pw__sourc
   if (start >= m) start = 0;
   const pw__stack *stack = pw__stack_intern(merged + start, m - start);
 #if PW__STACK_CACHE
-  if (cacheable) pw__source_stacks_store(frame, return_to, depth, &source, frames, slots, kept, stack);
+  if (cacheable)
+    pw__source_stacks_store(frame, return_to, depth, &source, frames, slots, kept, stack);
 #endif
   return stack;
 }

@@ -6,14 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/options.h"
-
 #define WAYS PW__STACK_CACHE_WAYS
 /* At most this much a thread: as many sets (a power of two) as fit. */
 #define BUDGET_BYTES (128u * 1024)
 #define SETS_MIN 8
 #define SETS_MAX 64
-_Static_assert(SETS_MAX <= 64, "a set is chosen by the key hash's top six bits");
+_Static_assert(SETS_MAX <= 64, "a set is chosen by six bits of the frame's hash");
 
 typedef pw__stack_cache_entry entry;
 
@@ -83,8 +81,5 @@ void pw__stack_cache_store(uintptr_t frame, uintptr_t return_to, const pw__stack
   e->return_to = return_to;
   e->stack = stack;
   e->depth = stack->depth;
-  for (unsigned i = 0; i < e->depth; i++) {
-    e->chain[i].slot = slots[i];
-    e->chain[i].address = stack->frames[i];
-  }
+  pw__return_chain_fill(e->chain, slots, stack->frames, e->depth);
 }

@@ -51,6 +51,13 @@ static inline bool pw__return_chain_holds(const pw__return_link *chain, unsigned
   return !differ;
 }
 
+/* Fills N links from the slots where the return addresses were found and
+ * the addresses: what pw__return_chain_holds checks later. */
+static inline void pw__return_chain_fill(pw__return_link *chain, const uintptr_t *slots,
+                                         const uintptr_t *addresses, unsigned n) {
+  for (unsigned i = 0; i < n; i++) chain[i] = (pw__return_link){slots[i], addresses[i]};
+}
+
 /* The way of a set of WAYS to store into: the first empty one (bit w of
  * OCCUPIED clear), else round robin through *NEXT_VICTIM. */
 static inline unsigned pw__cache_way_to_fill(unsigned occupied, unsigned ways,
@@ -84,7 +91,7 @@ typedef struct pw__stack_cache_entry {
   /* Where each return address was found, and the address itself, side
    * by side: a hit reads the pairs in order, and nothing of the stack
    * record, whose frames may sit on lines another thread just wrote. As
-   * many as the process's stack depth (pw__stack_cache_shape). */
+   * many as the process's stack depth (pw__stack_cache.links). */
   pw__return_link chain[];
 } pw__stack_cache_entry;
 
@@ -145,6 +152,7 @@ static inline const pw__stack *pw__stack_cache_find(uintptr_t frame, uintptr_t r
   }
   return NULL;
 }
+
 /* Remembers STACK, unwound at most DEPTH frames deep, for (FRAME,
  * RETURN_TO): SLOTS[i] is the address where STACK->frames[i] was found. */
 void pw__stack_cache_store(uintptr_t frame, uintptr_t return_to, const pw__stack *stack,
